@@ -1,0 +1,108 @@
+"""Settings in one place: defaults in code, then newsprism.toml, then NEWSPRISM_* variables, then flags.
+
+Every value remembers where it came from, so `newsprism config` can say why a value is in force.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def _default_store() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "newsprism" / "store")
+
+
+@dataclass
+class Settings:
+    """What the engine can be told; each field's comment is its help text."""
+
+    store: str = field(default_factory=_default_store, metadata={"help": "store folder (SQLite + FAISS)"})
+    model: str = field(default=DEFAULT_MODEL, metadata={
+        "help": "sentence-transformers model: the packaged all-MiniLM-L6-v2, a folder, or a model name"})
+    batch_size: int = field(default=64, metadata={"help": "sentences per encode batch"})
+    ingest_batch: int = field(default=256, metadata={"help": "articles per ingest transaction"})
+    max_article_chars: int = field(default=200_000, metadata={"help": "longer texts are rejected"})
+    near_copy_jaccard: float = field(default=0.7, metadata={
+        "help": "word 5-shingle Jaccard at or above which an article is a near-copy"})
+    boilerplate_repeats: int = field(default=3, metadata={
+        "help": "a short line seen in this many articles of one outlet is boilerplate"})
+    exact_max: int = field(default=100_000, metadata={
+        "help": "vector count up to which FAISS search is exact (flat); above it HNSW"})
+    hnsw_ef_search: int = field(default=128, metadata={"help": "HNSW search depth (recall vs speed)"})
+    story_window_days: float = field(default=7.0, metadata={
+        "help": "stories go cold after this many days without a new article"})
+    story_threshold: float = field(default=0.5, metadata={
+        "help": "similarity an article needs to join an existing story"})
+    summary_words: int = field(default=120, metadata={"help": "default summary length in words"})
+    api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)"})
+    max_batch: int = field(default=500, metadata={"help": "most articles in one HTTP batch"})
+    max_body_bytes: int = field(default=20_000_000, metadata={"help": "largest HTTP body accepted"})
+    sources: dict[str, str] = field(default_factory=dict, repr=False, metadata={"internal": True})
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Each setting with its value, its source and its help, for `newsprism config`."""
+        return [
+            {"name": f.name, "value": getattr(self, f.name), "source": self.sources.get(f.name, "default"),
+             "help": f.metadata.get("help", "")}
+            for f in fields(self) if not f.metadata.get("internal")
+        ]
+
+
+def _coerce(name: str, raw: Any, kind: type) -> Any:
+    if kind is bool or isinstance(kind, str) and kind == "bool":
+        return raw if isinstance(raw, bool) else str(raw).lower() in {"1", "true", "yes", "on"}
+    try:
+        return kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"setting {name!r}: {raw!r} is not a valid {kind.__name__}") from exc
+
+
+def _types() -> dict[str, type]:
+    hints = {"str": str, "int": int, "float": float, "bool": bool}
+    return {f.name: hints[str(f.type)] for f in fields(Settings) if not f.metadata.get("internal")}
+
+
+def config_file() -> Path | None:
+    explicit = os.environ.get("NEWSPRISM_CONFIG")
+    if explicit:
+        return Path(explicit)
+    local = Path.cwd() / "newsprism.toml"
+    return local if local.exists() else None
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
+    """Settings from every layer; `overrides` are flags (None values are ignored)."""
+    types = _types()
+    settings = Settings()
+    path = config_file()
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ValueError(f"cannot read settings file {path}: {exc}") from exc
+        table = data.get("newsprism", data)
+        for key, value in table.items():
+            if key not in types:
+                raise ValueError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(types))})")
+            setattr(settings, key, _coerce(key, value, types[key]))
+            settings.sources[key] = f"file {path}"
+    for key, kind in types.items():
+        env = os.environ.get(f"NEWSPRISM_{key.upper()}")
+        if env is not None:
+            setattr(settings, key, _coerce(key, env, kind))
+            settings.sources[key] = f"env NEWSPRISM_{key.upper()}"
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key not in types:
+            raise ValueError(f"unknown setting {key!r}")
+        setattr(settings, key, _coerce(key, value, types[key]))
+        settings.sources[key] = "flag"
+    return settings
