@@ -1,0 +1,263 @@
+"""The `newsprism` command line: thin over the engine and the store, pipe-friendly.
+
+Output for people is readable text; every command that reads data takes --json for machines.
+Every command that reads or writes a store takes --db, else the store named in settings.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from engine.config import load_settings
+from index.store import Filters, StoreError
+
+MAX_REJECTIONS_SHOWN = 20
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def open_newsroom(db: str | None, create: bool = False, **overrides: Any):
+    from index.newsroom import Newsroom
+
+    settings = load_settings({"store": db, **overrides})
+    try:
+        return Newsroom(settings, create=create)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def db_option(func: Callable) -> Callable:
+    return click.option("--db", metavar="DIR", help="store folder (default: the store in settings)")(func)
+
+
+def json_option(func: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="machine-readable JSON on stdout")(func)
+
+
+def progress_counter(label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """A progress bar on stderr when a person watches; silent in pipes and CI logs."""
+    if not sys.stderr.isatty():
+        return (lambda n: None), (lambda: None)
+    from tqdm import tqdm
+
+    bar = tqdm(desc=label, unit=" items", file=sys.stderr, dynamic_ncols=True)
+    return bar.update, bar.close
+
+
+class Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (StoreError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsprism")
+def cli() -> None:
+    """newsprism: one story through many outlets.
+
+    \b
+    Start with:
+      newsprism ingest articles.jsonl --db ./store
+      newsprism search "ferry capsized" --db ./store
+      newsprism stats --db ./store
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@db_option
+@json_option
+def ingest(paths: tuple[str, ...], db: str | None, as_json: bool) -> None:
+    """Ingest articles from files, folders or - (stdin).
+
+    \b
+    Formats: JSONL, JSON (array or {"articles": [...]}), CSV/TSV, text and Markdown (one article
+    a file; a leading date line is the date), HTML pages, RSS/Atom feeds; folders recursively.
+    Fields: text|body|content, title|headline, source|outlet|publisher (default: URL domain),
+    published|date|pubDate, url|link, id (kept; default: a stable hash of url or text).
+
+    \b
+    Examples:
+      newsprism ingest articles.jsonl --db ./store
+      newsprism ingest feeds/ pages/*.html
+      cat export.jsonl | newsprism ingest - --json
+    """
+    from engine.parse import read_paths
+
+    newsroom = open_newsroom(db, create=True)
+    started = time.perf_counter()
+    update, close = progress_counter("ingest")
+    try:
+        report = newsroom.ingest(read_paths(paths), progress=update)
+    finally:
+        close()
+    elapsed = time.perf_counter() - started
+    if as_json:
+        emit_json({**report.as_dict(), "seconds": round(elapsed, 2)})
+    else:
+        for rejection in report.rejected[:MAX_REJECTIONS_SHOWN]:
+            click.echo(f"rejected {rejection.origin}: {rejection.reason}", err=True)
+        if len(report.rejected) > MAX_REJECTIONS_SHOWN:
+            click.echo(f"... and {len(report.rejected) - MAX_REJECTIONS_SHOWN} more rejected (--json lists all)",
+                       err=True)
+        click.echo(f"ingested {report.new} new, {report.duplicate} duplicate, {report.near_copy} near-copy, "
+                   f"{report.updated} updated, {len(report.rejected)} rejected "
+                   f"({report.sentences} sentences, {report.embedded} embedded) in {elapsed:.1f} s")
+    if report.stored + report.duplicate == 0:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "k", default=10, show_default=True, help="how many results")
+@click.option("--outlet", help="only this outlet")
+@click.option("--since", help="only articles published on or after this date (ISO)")
+@click.option("--until", help="only articles published on or before this date (ISO)")
+@click.option("--lang", help="only articles in this language (ISO 639-1, e.g. en)")
+@click.option("--sentences", is_flag=True, help="return sentences instead of articles")
+@db_option
+@json_option
+def search(query: str, k: int, outlet: str | None, since: str | None, until: str | None, lang: str | None,
+           sentences: bool, db: str | None, as_json: bool) -> None:
+    """Semantic search: articles ranked by their best matching sentences.
+
+    \b
+    Examples:
+      newsprism search "ferry capsized off the coast"
+      newsprism search "interest rates" --outlet "Continental Press" --since 2025-03-01 -k 5
+      newsprism search "evacuation order" --sentences --json | jq '.results[].text'
+    """
+    from engine.clean import normalize_date
+
+    newsroom = open_newsroom(db)
+    filters = Filters(outlet=outlet, since=_date_bound(since, normalize_date), lang=lang,
+                      until=_date_bound(until, normalize_date, end=True))
+    results = newsroom.search(query, k=k, filters=filters, level="sentences" if sentences else "articles")
+    if as_json:
+        emit_json({"query": query, "results": results})
+        return
+    if not results:
+        click.echo("no results")
+    for rank, r in enumerate(results, 1):
+        date = (r.get("published") or "undated")[:10]
+        if sentences:
+            click.echo(f"{rank:>2}. {r['score']:.3f}  {r['text']}")
+            click.echo(f"      {r['outlet']} · {date} · {r['article_id']}")
+            continue
+        click.echo(f"{rank:>2}. {r['score']:.3f}  {r['title']}")
+        click.echo(f"      {r['outlet']} · {date} · {r['id']}" + (f" · {r['url']}" if r.get("url") else ""))
+        for s in r["sentences"]:
+            click.echo(f"      > {s['text']}")
+        if r["also_in"]:
+            click.echo(f"      also carried by: {', '.join(c['outlet'] for c in r['also_in'])}")
+
+
+def _date_bound(value: str | None, normalize: Callable[[str], str | None], end: bool = False) -> str | None:
+    if not value:
+        return None
+    if end and len(value) == 10:
+        value = f"{value}T23:59:59Z"
+    parsed = normalize(value)
+    if parsed is None:
+        raise click.BadParameter(f"not a date: {value!r}")
+    return parsed
+
+
+@cli.command()
+@db_option
+@json_option
+def stats(db: str | None, as_json: bool) -> None:
+    """Counts, index layout and size of a store.
+
+    \b
+    Examples:
+      newsprism stats --db ./store
+      newsprism stats --json | jq .articles
+    """
+    data = open_newsroom(db).stats()
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(f"store       {data['store']}")
+    click.echo(f"model       {data['model']} ({data['dim']}-d)")
+    click.echo(f"articles    {data['articles']} ({data['copies']} copies)")
+    click.echo(f"sentences   {data['sentences']} ({data['distinct_sentence_vectors']} distinct vectors)")
+    click.echo(f"outlets     {data['outlets']}")
+    click.echo(f"stories     {data['stories']}")
+    click.echo(f"languages   {', '.join(f'{k} {v}' for k, v in data['by_language'].items())}")
+    for name, info in data["index"].items():
+        click.echo(f"index       {name}: {info['layout']}, {info['vectors']} vectors")
+    click.echo(f"on disk     {data['size_bytes'] / 1e6:.1f} MB")
+
+
+@cli.command()
+@db_option
+@json_option
+def reindex(db: str | None, as_json: bool) -> None:
+    """Rebuild the FAISS indexes from SQLite (the store's truth).
+
+    \b
+    Example:
+      newsprism reindex --db ./store
+    """
+    started = time.perf_counter()
+    data = open_newsroom(db).reindex()
+    if as_json:
+        emit_json({"index": data, "seconds": round(time.perf_counter() - started, 2)})
+    else:
+        for name, info in data.items():
+            click.echo(f"{name}: {info['layout']}, {info['vectors']} vectors")
+
+
+@cli.command()
+@db_option
+@json_option
+def config(db: str | None, as_json: bool) -> None:
+    """Settings in force and where each came from (default, newsprism.toml, NEWSPRISM_*, flag).
+
+    \b
+    Examples:
+      newsprism config
+      NEWSPRISM_STORY_WINDOW_DAYS=3 newsprism config --json
+    """
+    rows = load_settings({"store": db}).describe()
+    if as_json:
+        emit_json({"settings": rows})
+        return
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        value = "(set)" if r["name"] == "api_key" and r["value"] else r["value"]
+        click.echo(f"{r['name']:<{width}}  {value!s:<40}  {r['source']}")
+
+
+@cli.command()
+@click.option("--db", metavar="DIR", default="data/demo-store", show_default=True, help="store folder for the demo")
+@click.option("--fresh", is_flag=True, help="start from an empty store")
+def demo(db: str, fresh: bool) -> None:
+    """The tour: ingest the bundled demo corpus and show what newsprism does with it.
+
+    \b
+    Example:
+      newsprism demo --db /tmp/demo --fresh
+    """
+    from api.demo import run_demo
+
+    run_demo(db, fresh)
+
+
+def main() -> None:
+    cli(prog_name="newsprism")
+
+
+if __name__ == "__main__":
+    main()

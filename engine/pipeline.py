@@ -1,0 +1,116 @@
+"""Ingest stages as functions over batches of plain records: parse, clean, split, embed.
+
+Each stage takes a list and returns a list, with no store and no globals, so the same code runs
+batch by batch here and as `map_batches` on Ray Data when an archive outgrows one machine.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+
+import numpy as np
+
+from engine.clean import drop_boilerplate, is_short_line, line_key, paragraphs_of, to_article
+from engine.dedupe import sentence_key
+from engine.records import Article, RawItem, Rejection, Sentence
+from engine.sentences import split_sentences
+
+TITLE_CLIP = 110
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def normalize(items: list[RawItem], max_chars: int) -> tuple[list[Article], list[Rejection]]:
+    """Raw records to Articles with canonical fields; bad records become Rejections."""
+    articles, rejected = [], []
+    for item in items:
+        result = to_article(item, max_chars)
+        (rejected if isinstance(result, Rejection) else articles).append(result)
+    return articles, rejected
+
+
+def outlet_line_counts(articles: list[Article]) -> dict[str, dict[str, int]]:
+    """Per outlet, in how many of these articles each short line appears (boilerplate evidence)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for article in articles:
+        for key in {line_key(p) for p in paragraphs_of(article.text) if is_short_line(p)}:
+            counts[article.outlet][key] += 1
+    return {outlet: dict(keys) for outlet, keys in counts.items()}
+
+
+def clean(articles: list[Article], recurring: dict[str, set[str]]) -> tuple[list[Article], list[Rejection]]:
+    """Drop boilerplate (rules, and lines recurring in the outlet); derive a title where none came."""
+    kept, rejected = [], []
+    for article in articles:
+        text, _ = drop_boilerplate(article.text, recurring.get(article.outlet, set()))
+        if not any(ch.isalpha() for ch in text):
+            rejected.append(Rejection(article.origin, "nothing left after removing boilerplate"))
+            continue
+        article.text = text
+        kept.append(article)
+    return kept, rejected
+
+
+def detect_language(articles: list[Article]) -> list[Article]:
+    """Language of each article by an offline identifier that ships its own model (py3langid)."""
+    import py3langid
+
+    for article in articles:
+        sample = f"{article.title}\n{article.text[:2000]}"
+        article.lang = py3langid.classify(sample)[0] if len(sample.split()) >= 3 else "en"
+    return articles
+
+
+def split(articles: list[Article]) -> list[Article]:
+    """Sentences with positions and offsets; the title (given or derived) as position -1."""
+    for article in articles:
+        body = [Sentence(s.text, i, s.paragraph, s.start, s.end) for i, s in enumerate(split_sentences(article.text))]
+        if not article.title and body:
+            lead = body[0].text
+            article.title = lead if len(lead) <= TITLE_CLIP else lead[:TITLE_CLIP].rsplit(" ", 1)[0] + "…"
+        title = [Sentence(article.title, -1, -1, 0, 0)] if article.title else []
+        article.sentences = title + body
+    return articles
+
+
+def embed(articles: list[Article], encode: Callable[[list[str]], np.ndarray],
+          known: Callable[[list[str]], dict[str, np.ndarray]]) -> tuple[list[Article], int]:
+    """Fill every sentence vector, encoding only texts never embedded before (in the store or batch).
+
+    Returns the articles and how many texts were encoded.
+    """
+    keys = {sentence_key(s.text): s.text for a in articles for s in a.sentences}
+    vectors = known(list(keys))
+    missing = [k for k in keys if k not in vectors]
+    if missing:
+        encoded = encode([keys[k] for k in missing])
+        vectors.update(zip(missing, encoded, strict=True))
+    for article in articles:
+        for sentence in article.sentences:
+            sentence.vector = vectors[sentence_key(sentence.text)]
+    return articles, len(missing)
+
+
+def article_vector(article: Article) -> np.ndarray | None:
+    """What the article is about: the title and lead weigh more than the tail."""
+    weighted = []
+    for sentence in article.sentences:
+        if sentence.vector is None:
+            continue
+        weight = 2.0 if sentence.is_title else (1.5 if sentence.position < 3 else 1.0)
+        weighted.append(weight * sentence.vector)
+    if not weighted:
+        return None
+    vec = np.sum(weighted, axis=0)
+    norm = float(np.linalg.norm(vec))
+    return (vec / norm).astype(np.float32) if norm > 0 else None
