@@ -164,6 +164,8 @@ def to_article(item: RawItem, max_chars: int) -> Article | Rejection:
     """Normalise one raw record's fields; the text is cleaned but boilerplate is dropped later."""
     fields = item.fields
     raw_text = first_field(fields, TEXT_FIELDS)
+    if raw_text is None and any(str(k).lower() in TEXT_FIELDS for k in fields):
+        return Rejection(item.origin, "empty text")
     if raw_text is None:
         present = ", ".join(sorted(str(k) for k in fields)) or "none"
         return Rejection(item.origin, f"no article text: none of the fields {'|'.join(TEXT_FIELDS[:3])} "
@@ -178,6 +180,7 @@ def to_article(item: RawItem, max_chars: int) -> Article | Rejection:
     given_id = first_field(fields, ID_FIELDS)
     date_raw = first_field(fields, DATE_FIELDS)
     return Article(
+        digest=hashlib.sha1(normalized_text(text).encode()).hexdigest(),
         id=given_id or stable_id(url, text),
         text=text,
         title=title,

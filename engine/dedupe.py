@@ -11,19 +11,12 @@ import re
 
 import numpy as np
 
-from engine.clean import normalized_text
-
 SHINGLE = 5
 PERMUTATIONS = 64
 BANDS = 16  # 16 bands x 4 rows: pairs above ~0.5 Jaccard share a band with high probability
 _rng = np.random.default_rng(20240302)
 _A = _rng.integers(1, 1 << 63, PERMUTATIONS, dtype=np.uint64) | np.uint64(1)  # odd multipliers
 _B = _rng.integers(0, 1 << 63, PERMUTATIONS, dtype=np.uint64)
-
-
-def text_hash(text: str) -> str:
-    """Key of an article's text with case, punctuation and spacing folded."""
-    return hashlib.sha1(normalized_text(text).encode()).hexdigest()
 
 
 def sentence_key(text: str) -> str:

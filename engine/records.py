@@ -60,6 +60,7 @@ class Article:
     copy_of: str | None = None  # id of the original when this is a (near-)copy
     story_id: int | None = None
     version: int = 1
+    digest: str = ""  # hash of the text as received: what duplicate checks compare
 
     def body(self) -> list[Sentence]:
         """The article's sentences without its title."""

@@ -17,7 +17,7 @@ import numpy as np
 
 from engine import pipeline
 from engine.config import Settings
-from engine.dedupe import band_keys, resemblance, sentence_key, shingles, text_hash
+from engine.dedupe import band_keys, resemblance, sentence_key, shingles
 from engine.embed import Embedder
 from engine.records import Article, RawItem, Rejection
 from index.store import Store, to_blob
@@ -80,11 +80,11 @@ class Ingestor:
     def ingest_batch(self, raw: list[RawItem], report: IngestReport) -> None:
         articles, rejected = pipeline.normalize(raw, self.settings.max_article_chars)
         report.rejected.extend(rejected)
+        articles = self.drop_known_duplicates(articles, report)
         line_counts = pipeline.outlet_line_counts(articles)
         articles, rejected = pipeline.clean(articles, self.recurring_lines(line_counts))
         report.rejected.extend(rejected)
         articles = pipeline.detect_language(pipeline.split(articles))
-        articles = self.drop_known_duplicates(articles, report)
         if not articles:
             return
         articles, encoded = pipeline.embed(articles, self.embedder.encode, self.store.known_vectors)
@@ -112,7 +112,7 @@ class Ingestor:
         kept = []
         for article in articles:
             row = self.existing(self.store.conn, article)
-            if row is not None and row["text_hash"] == text_hash(article.text):
+            if row is not None and row["text_hash"] == article.digest:
                 report.duplicate += 1
             else:
                 kept.append(article)
@@ -165,7 +165,7 @@ class Ingestor:
     def write_one(self, conn: sqlite3.Connection, article: Article,
                   removed_vids: list[int]) -> tuple[int, str] | None:
         """Store one article; None when it is a duplicate. Returns (aid, report field)."""
-        digest = text_hash(article.text)
+        digest = article.digest
         previous = self.existing(conn, article)
         if previous is not None:
             if previous["text_hash"] == digest:
@@ -201,13 +201,14 @@ class Ingestor:
         stamp = now_iso()
         vec = pipeline.article_vector(article)
         cursor = conn.execute(
-            "INSERT INTO articles(ext_id, url, title, outlet, published, ingested, lang, text, text_hash, copy_of, vec) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO articles(ext_id, url, title, outlet, published, ingested, lang, text, text_hash, "
+            "copy_of, vec) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (article.id, article.url, article.title, article.outlet, article.published, stamp, article.lang,
              article.text, digest, original, to_blob(vec) if vec is not None else None))
         aid = int(cursor.lastrowid)
         conn.execute("INSERT INTO article_versions(aid, version, title, text, text_hash, published, ingested) "
-                     "VALUES (?, 1, ?, ?, ?, ?, ?)", (aid, article.title, article.text, digest, article.published, stamp))
+                     "VALUES (?, 1, ?, ?, ?, ?, ?)",
+                     (aid, article.title, article.text, digest, article.published, stamp))
         self.insert_sentences(conn, aid, article)
         if original is not None:
             article.copy_of = conn.execute("SELECT ext_id FROM articles WHERE aid = ?", (original,)).fetchone()[0]

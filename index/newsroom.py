@@ -15,7 +15,7 @@ from engine import search as ranking
 from engine.config import Settings
 from engine.embed import Embedder, get_embedder
 from engine.records import RawItem, Rejection
-from index.ingest import IngestReport, Ingestor
+from index.ingest import Ingestor, IngestReport
 from index.store import Filters, Store, from_blob
 from index.vectors import VectorCache
 
@@ -116,7 +116,8 @@ class Newsroom:
     # -- reading ----------------------------------------------------------------------------------
     def stats(self) -> dict:
         s = self.store
-        outlets = s.conn.execute("SELECT outlet, count(*) AS n FROM articles GROUP BY outlet ORDER BY n DESC").fetchall()
+        outlets = s.conn.execute("SELECT outlet, count(*) AS n FROM articles GROUP BY outlet "
+                                 "ORDER BY n DESC").fetchall()
         langs = s.conn.execute("SELECT lang, count(*) AS n FROM articles GROUP BY lang ORDER BY n DESC").fetchall()
         return {
             "store": str(s.folder),

@@ -1,0 +1,56 @@
+"""Shared fixtures: the seed article, the demo corpus, and CLI runs against real stores."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SEED = SHARED / "seeds" / "000_0480864b8300040a.txt"
+DEMO = ROOT / "engine" / "demo"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def run_cli(*args: str, input: str | bytes | None = None, ok: bool = True):
+    """Run the CLI in-process (the model loads once per test session)."""
+    result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, f"exit {result.exit_code}: {result.output}"
+    return result
+
+
+def cli_json(*args: str, input: str | bytes | None = None):
+    result = run_cli(*args, "--json", input=input)
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    assert SEED.exists(), f"the seed article is expected at {SEED} (../shared beside the checkout)"
+    return SEED
+
+
+@pytest.fixture(scope="session")
+def demo_truth() -> dict:
+    return json.loads((DEMO / "truth.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_articles() -> list[dict]:
+    return [json.loads(line) for line in (DEMO / "corpus.jsonl").read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Path:
+    """The demo corpus ingested once into a real store, for read-only tests."""
+    db = tmp_path_factory.mktemp("demo") / "store"
+    run_cli("ingest", str(DEMO / "corpus.jsonl"), "--db", str(db))
+    return db

@@ -1,0 +1,82 @@
+"""Sentence splitting and cleaning on real news text (no model needed)."""
+
+from __future__ import annotations
+
+from engine.clean import drop_boilerplate, is_boilerplate, normalize_date
+from engine.parse import read_paths
+from engine.pipeline import clean, normalize, outlet_line_counts, split
+from engine.records import RawItem
+from engine.sentences import split_sentences
+
+HARD = (
+    "The U.S. Army said on Dec. 27 that Gen. Mark Smith had met Mr. Jones in Washington. "
+    "Shares fell 3.5% to $189.50 on Tuesday, the lowest since Sen. Warren spoke. "
+    '"We will not retreat," said Dr. Ana Ruiz. '
+    "The team is ranked No. 2 in the league. "
+    "It was 10 a.m. when the convoy left."
+)
+
+
+def test_punkt_keeps_abbreviations_decimals_and_quotes_together():
+    sentences = [s.text for s in split_sentences(HARD)]
+    assert sentences == [
+        "The U.S. Army said on Dec. 27 that Gen. Mark Smith had met Mr. Jones in Washington.",
+        "Shares fell 3.5% to $189.50 on Tuesday, the lowest since Sen. Warren spoke.",
+        '"We will not retreat," said Dr. Ana Ruiz.',
+        "The team is ranked No. 2 in the league.",
+        "It was 10 a.m. when the convoy left.",
+    ]
+
+
+def test_offsets_and_paragraphs_point_back_into_the_text():
+    text = "First paragraph here. It has two sentences.\n\nSecond paragraph, one sentence."
+    spans = split_sentences(text)
+    assert [s.paragraph for s in spans] == [0, 0, 1]
+    for span in spans:
+        assert text[span.start:span.end] == span.text
+
+
+def test_seed_article_reads_date_drops_boilerplate_and_splits_right(seed_path):
+    items = list(read_paths([str(seed_path)]))
+    articles, rejected = normalize(items, 200_000)
+    assert not rejected
+    articles, _ = clean(articles, {})
+    article = split(articles)[0]
+    assert article.published == "2023-12-28T00:00:00Z"
+    body = [s.text for s in article.body()]
+    assert not any("audio is created" in s.lower() for s in body)
+    assert len(body) == 13
+    assert body[1] == ("The video, published on Dec. 27, reportedly shows Russian soldiers shooting three "
+                       "Ukrainian servicemen whom Russian forces captured east of Robotyne.")
+    assert body[0].endswith("daily assessment on Dec. 27.")
+
+
+def test_boilerplate_rules_catch_site_lines_but_not_news():
+    for line in ("Sign up for our newsletter to get the latest news.", "Read more: Ferry captain speaks",
+                 "By Anna Kowalski, Staff Reporter", "Photo: Jane Doe/Continental Press",
+                 "This audio is created with AI assistance", "Share this article"):
+        assert is_boilerplate(line), line
+    for line in ("By the end of the day, 14 people had been rescued from the water.",
+                 "Read the full statement, the minister told reporters on Tuesday, and judge for yourself."):
+        assert not is_boilerplate(line), line
+
+
+def test_lines_recurring_in_one_outlet_are_learned_as_boilerplate():
+    footer = "Subscribe to The Ledger for independent local journalism."
+    items = [RawItem({"text": f"Story number {i} about the harbour works in town.\n{footer}", "source": "Ledger"},
+                     f"x:{i}") for i in range(3)]
+    articles, _ = normalize(items, 10_000)
+    counts = outlet_line_counts(articles)
+    recurring = {outlet: {k for k, n in c.items() if n >= 3} for outlet, c in counts.items()}
+    cleaned, _ = clean(articles, recurring)
+    assert all(footer not in a.text for a in cleaned)
+    assert drop_boilerplate(f"Real news line.\n\n{footer}")[0].endswith(footer)  # not without the evidence
+
+
+def test_dates_normalise_to_iso_utc():
+    assert normalize_date("2023-12-28") == "2023-12-28T00:00:00Z"
+    assert normalize_date("Tue, 05 Mar 2024 14:30:00 +0100") == "2024-03-05T13:30:00Z"
+    assert normalize_date("2024-03-05T08:00:00-05:00") == "2024-03-05T13:00:00Z"
+    assert normalize_date("March 5, 2024") == "2024-03-05T00:00:00Z"
+    assert normalize_date("1709625600") == "2024-03-05T08:00:00Z"
+    assert normalize_date("not a date at all") is None
