@@ -24,9 +24,8 @@ def heading(text: str) -> None:
 
 
 def run_demo(db: str, fresh: bool) -> None:
-    from index.newsroom import Newsroom
-
     from engine.config import load_settings
+    from index.newsroom import Newsroom
 
     if fresh and Path(db).exists():
         shutil.rmtree(db)
