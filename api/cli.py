@@ -200,6 +200,94 @@ def stats(db: str | None, as_json: bool) -> None:
     click.echo(f"on disk     {data['size_bytes'] / 1e6:.1f} MB")
 
 
+def print_story(story: dict, articles: bool) -> None:
+    first, last = (story["first_seen"] or "undated")[:10], (story["last_seen"] or "undated")[:10]
+    click.echo(f"[{story['id']}] {story['label']}")
+    click.echo(f"     {story['article_count']} articles, {story['outlet_count']} outlets, {first} .. {last}"
+               + (f"  · {', '.join(story['keywords'][:6])}" if story.get("keywords") else ""))
+    if articles:
+        for a in story["articles"]:
+            copy = f"  (copy of {a['copy_of']})" if a.get("copy_of") else ""
+            click.echo(f"     {(a['published'] or 'undated')[:16]}  {a['outlet']:<28} {a['title']}{copy}")
+
+
+@cli.command()
+@click.option("--since", help="only articles published on or after this date")
+@click.option("--until", help="only articles published on or before this date")
+@click.option("--outlet", help="only articles of this outlet")
+@click.option("--lang", help="only articles in this language")
+@click.option("--limit", type=int, help="at most this many stories")
+@click.option("--offset", type=int, default=0, help="skip this many stories (paging)")
+@db_option
+@json_option
+def stories(since: str | None, until: str | None, outlet: str | None, lang: str | None, limit: int | None,
+            offset: int, db: str | None, as_json: bool) -> None:
+    """Stories, largest first: label, dates, article and outlet counts.
+
+    \b
+    Examples:
+      newsprism stories --db ./store
+      newsprism stories --since 2025-03-05 --limit 10
+      newsprism stories --json | jq '.stories[0].articles[].id'
+    """
+    from engine.clean import normalize_date
+
+    filters = Filters(outlet=outlet, lang=lang, since=_date_bound(since, normalize_date),
+                      until=_date_bound(until, normalize_date, end=True))
+    data = open_newsroom(db).stories(filters, limit=limit, offset=offset)
+    if as_json:
+        emit_json(data)
+        return
+    if not data["stories"]:
+        click.echo("no stories")
+    for story in data["stories"]:
+        print_story(story, articles=False)
+    if data["total"] > len(data["stories"]):
+        click.echo(f"({len(data['stories'])} of {data['total']} stories; --limit/--offset to page)")
+
+
+@cli.command()
+@click.argument("story_id", type=int)
+@db_option
+@json_option
+def story(story_id: int, db: str | None, as_json: bool) -> None:
+    """One story and its articles in time order.
+
+    \b
+    Example:
+      newsprism story 3 --db ./store
+    """
+    found = open_newsroom(db).story(story_id)
+    if found is None:
+        raise click.ClickException(f"no story {story_id}")
+    if as_json:
+        emit_json(found)
+    else:
+        print_story(found, articles=True)
+
+
+@cli.command()
+@click.option("--since", help="only regroup articles published on or after this date")
+@db_option
+@json_option
+def recluster(since: str | None, db: str | None, as_json: bool) -> None:
+    """Rebuild the story grouping in one batch pass (after a settings change).
+
+    \b
+    Examples:
+      newsprism recluster --db ./store
+      NEWSPRISM_STORY_THRESHOLD=0.45 newsprism recluster --since 2025-03-01
+    """
+    from engine.clean import normalize_date
+
+    result = open_newsroom(db).recluster(_date_bound(since, normalize_date))
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"{result['articles']} articles in {result['stories']} stories; {result['moved']} moved, "
+                   f"{result['removed']} emptied stories removed")
+
+
 @cli.command()
 @db_option
 @json_option

@@ -6,6 +6,8 @@ load costs, and a server loads it once for all requests.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import cached_property
 
@@ -14,9 +16,11 @@ import numpy as np
 from engine import search as ranking
 from engine.config import Settings
 from engine.embed import Embedder, get_embedder
-from engine.records import RawItem, Rejection
+from engine.records import Article, RawItem, Rejection, Sentence
+from engine.stories import StoryClusterer, StoryParams, story_features
 from index.ingest import Ingestor, IngestReport
 from index.store import Filters, Store, from_blob
+from index.stories import StoryKeeper
 from index.vectors import VectorCache
 
 EXACT_FILTERED_MAX = 50_000  # a filter this selective is searched exactly over its own vectors
@@ -42,8 +46,48 @@ class Newsroom:
     # -- writing ----------------------------------------------------------------------------------
     def ingest(self, items: Iterable[RawItem | Rejection], progress: Callable[[int], None] | None = None,
                report: IngestReport | None = None) -> IngestReport:
-        ingestor = Ingestor(self.store, self.cache, self.embedder, self.settings)
+        keeper = StoryKeeper(StoryParams.from_settings(self.settings))
+        ingestor = Ingestor(self.store, self.cache, self.embedder, self.settings, stories=keeper)
         return ingestor.run(items, progress=progress, report=report)
+
+    def recluster(self, since: str | None = None) -> dict:
+        """Regroup stored articles (all, or published since a date) in one batch pass.
+
+        Story ids stay stable: each new group keeps the id of the old story holding most of its
+        articles; only groups with no such story get new ids. Emptied stories are removed.
+        """
+        where, args = ("a.published >= ?", [since]) if since else ("1", [])
+        rows = self.store.conn.execute(f"SELECT a.aid, a.story_id FROM articles a WHERE {where}", args).fetchall()
+        articles = self.load_articles([r["aid"] for r in rows])
+        old = {a.id: a.story_id for a in articles}
+        features = [story_features(a) for a in articles if any(s.vector is not None for s in a.sentences)]
+        clusterer = StoryClusterer(StoryParams.from_settings(self.settings))
+        grouping = clusterer.recluster(features)
+        members: dict[int, list[str]] = {}
+        for article_id, group in grouping.items():
+            members.setdefault(group, []).append(article_id)
+        with self.store.transaction() as conn:
+            next_id = int(conn.execute("SELECT coalesce(max(story_id), 0) FROM stories").fetchone()[0]) + 1
+            taken: set[int] = set()
+            renumber: dict[int, int] = {}
+            for group, ids in sorted(members.items(), key=lambda kv: -len(kv[1])):
+                votes = Counter(old[i] for i in ids if old[i] is not None and old[i] not in taken)
+                if votes:
+                    renumber[group] = votes.most_common(1)[0][0]
+                else:
+                    renumber[group], next_id = next_id, next_id + 1
+                taken.add(renumber[group])
+            aid_of = {r[0]: r[1] for r in conn.execute(f"SELECT ext_id, aid FROM articles a WHERE {where}", args)}
+            conn.executemany("UPDATE articles SET story_id = ? WHERE aid = ?",
+                             [(renumber[g], aid_of[i]) for i, g in grouping.items()])
+            for group, story in clusterer.state.stories.items():
+                story.id = renumber[group]
+                StoryKeeper.save_story(conn, story)
+            conn.execute("UPDATE stories SET n_articles = (SELECT count(*) FROM articles a "
+                         "WHERE a.story_id = stories.story_id)")
+            removed = conn.execute("DELETE FROM stories WHERE n_articles = 0").rowcount
+        changed = sum(1 for i, g in grouping.items() if old.get(i) != renumber[g])
+        return {"articles": len(grouping), "stories": len(members), "moved": changed, "removed": removed}
 
     def reindex(self) -> dict:
         """Rebuild every FAISS index from SQLite."""
@@ -113,7 +157,111 @@ class Newsroom:
             return ranking.rank_sentences(hits, k)
         return [r.as_dict() for r in ranking.rank_articles(hits, k)]
 
+    def delete_article(self, ext_id: str) -> bool:
+        """Remove an article with its sentences, versions and (unshared) vectors; False if unknown."""
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT aid, story_id FROM articles WHERE ext_id = ?", (ext_id,)).fetchone()
+            if row is None:
+                return False
+            aid = row["aid"]
+            vids = [r[0] for r in conn.execute("SELECT vid FROM sentences WHERE aid = ?", (aid,))]
+            conn.execute("UPDATE articles SET copy_of = NULL WHERE copy_of = ?", (aid,))
+            conn.execute("DELETE FROM copy_bands WHERE aid = ?", (aid,))
+            conn.execute("DELETE FROM articles WHERE aid = ?", (aid,))
+            if row["story_id"] is not None:
+                conn.execute("UPDATE stories SET n_articles = max(0, n_articles - 1) WHERE story_id = ?",
+                             (row["story_id"],))
+            orphans = Ingestor.drop_orphan_vectors(conn, vids)
+            self.store.bump_generation(conn)
+        self.cache.remove("sentences", np.asarray(orphans, dtype=np.int64))
+        self.cache.remove("articles", np.asarray([aid], dtype=np.int64))
+        self.cache.ensure()
+        self.cache.save()
+        return True
+
     # -- reading ----------------------------------------------------------------------------------
+    def article(self, ext_id: str) -> dict | None:
+        """An article as every face shows it: fields, sentences, versions, copies."""
+        row = self.store.article_row(ext_id)
+        if row is None:
+            return None
+        conn = self.store.conn
+        original = conn.execute("SELECT ext_id FROM articles WHERE aid = ?", (row["copy_of"],)).fetchone() \
+            if row["copy_of"] else None
+        copies = [r[0] for r in conn.execute("SELECT ext_id FROM articles WHERE copy_of = ?", (row["aid"],))]
+        versions = conn.execute("SELECT version, title, ingested, published FROM article_versions WHERE aid = ? "
+                                "ORDER BY version", (row["aid"],)).fetchall()
+        return {
+            "id": row["ext_id"], "title": row["title"], "outlet": row["outlet"], "published": row["published"],
+            "url": row["url"], "lang": row["lang"], "story_id": row["story_id"], "version": row["version"],
+            "ingested": row["ingested"], "copy_of": original[0] if original else None, "copies": copies,
+            "text": row["text"],
+            "sentences": [{"position": s["position"], "paragraph": s["paragraph"], "start": s["start"],
+                           "end": s["end"], "text": s["text"]} for s in self.store.sentences_of(row["aid"])],
+            "versions": [dict(v) for v in versions],
+        }
+
+    def stories(self, filters: Filters | None = None, limit: int | None = None, offset: int = 0) -> dict:
+        """Stories, largest first, each with every article (the filters pick the articles shown)."""
+        filters = filters or Filters()
+        where, args = filters.sql()
+        rows = self.store.conn.execute(
+            f"SELECT a.ext_id, a.title, a.outlet, a.published, a.url, a.story_id, a.lang, o.ext_id AS original "
+            f"FROM articles a LEFT JOIN articles o ON o.aid = a.copy_of "
+            f"WHERE a.story_id IS NOT NULL AND {where} ORDER BY a.published, a.ext_id", args).fetchall()
+        members: dict[int, list[dict]] = {}
+        for r in rows:
+            members.setdefault(r["story_id"], []).append(
+                {"id": r["ext_id"], "title": r["title"], "outlet": r["outlet"], "published": r["published"],
+                 "url": r["url"], "lang": r["lang"], "copy_of": r["original"]})
+        meta = {r["story_id"]: r for r in self.store.conn.execute("SELECT * FROM stories")}
+        stories = []
+        for story_id, articles in members.items():
+            row = meta.get(story_id)
+            state = json.loads(row["state"]) if row is not None else {}
+            outlets = sorted({a["outlet"] for a in articles})
+            dates = [a["published"] for a in articles if a["published"]]
+            stories.append({
+                "id": story_id, "label": row["label"] if row is not None else articles[0]["title"],
+                "keywords": state.get("keywords", []), "first_seen": min(dates) if dates else None,
+                "last_seen": max(dates) if dates else None, "article_count": len(articles),
+                "outlet_count": len(outlets), "outlets": outlets,
+                "curated": bool(row["curated"]) if row is not None else False, "articles": articles})
+        stories.sort(key=lambda s: (-s["article_count"], -s["outlet_count"], s["first_seen"] or "", s["id"]))
+        total = len(stories)
+        end = None if limit is None else offset + limit
+        return {"total": total, "offset": offset, "stories": stories[offset:end]}
+
+    def story(self, story_id: int) -> dict | None:
+        """One story with its articles in time order."""
+        found = [s for s in self.stories()["stories"] if s["id"] == story_id]
+        return found[0] if found else None
+
+    def story_articles(self, story_id: int) -> list[Article]:
+        aids = [r[0] for r in self.store.conn.execute("SELECT aid FROM articles WHERE story_id = ?", (story_id,))]
+        return self.load_articles(aids)
+
+    def load_articles(self, aids: list[int]) -> list[Article]:
+        """Stored articles as engine records, sentences and vectors filled, in publication order."""
+        out = []
+        for aid in aids:
+            row = self.store.conn.execute(
+                "SELECT a.*, o.ext_id AS original FROM articles a LEFT JOIN articles o ON o.aid = a.copy_of "
+                "WHERE a.aid = ?", (aid,)).fetchone()
+            if row is None:
+                continue
+            sentences = self.store.conn.execute(
+                'SELECT s.position, s.paragraph, s.start, s."end", s.text, s.sid, v.vec FROM sentences s '
+                "JOIN vectors v ON v.vid = s.vid WHERE s.aid = ? ORDER BY s.position", (aid,)).fetchall()
+            out.append(Article(
+                id=row["ext_id"], text=row["text"], title=row["title"], outlet=row["outlet"],
+                published=row["published"], url=row["url"], lang=row["lang"], copy_of=row["original"],
+                story_id=row["story_id"], version=row["version"],
+                sentences=[Sentence(r["text"], r["position"], r["paragraph"], r["start"], r["end"],
+                                    from_blob(r["vec"]).copy(), r["sid"]) for r in sentences]))
+        out.sort(key=lambda a: (a.published or "", a.id))
+        return out
+
     def stats(self) -> dict:
         s = self.store
         outlets = s.conn.execute("SELECT outlet, count(*) AS n FROM articles GROUP BY outlet "

@@ -1,0 +1,132 @@
+"""Stories in the store: the clusterer's state loaded from SQLite, decisions written back per batch.
+
+Only stories still live in the time window are loaded, plus the document frequencies, so the
+cost of placing an article does not grow with the archive. The clusterer stays in memory across
+the batches of one ingest run; a failed transaction drops it so the next batch reloads the truth.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import numpy as np
+
+from engine.records import Article
+from engine.stories import DAY, Story, StoryClusterer, StoryParams, StoryState, TermStats, story_features
+from index.store import from_blob, to_blob
+
+
+def iso(days: float | None) -> str | None:
+    if days is None:
+        return None
+    return datetime.fromtimestamp(days * DAY, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StoryKeeper:
+    """Assigns stories inside the ingest transaction and persists what changed."""
+
+    def __init__(self, params: StoryParams) -> None:
+        self.params = params
+        self.clusterer: StoryClusterer | None = None
+
+    def load(self, conn: sqlite3.Connection) -> StoryClusterer:
+        clock_raw = conn.execute("SELECT value FROM meta WHERE key = 'story_clock'").fetchone()
+        clock = float(clock_raw[0]) if clock_raw else None
+        horizon = None if clock is None else clock - self.params.window_days
+        stories = {}
+        for row in conn.execute("SELECT story_id, state, centroid FROM stories WHERE n_articles > 0"):
+            data = json.loads(row["state"])
+            if not data or row["centroid"] is None:
+                continue
+            last = data.get("last_seen")
+            if horizon is not None and last is not None and last < horizon:
+                continue
+            data["id"] = row["story_id"]
+            stories[row["story_id"]] = Story.from_dict(data, from_blob(row["centroid"]).reshape(2, -1))
+        docs = conn.execute("SELECT value FROM meta WHERE key = 'story_docs'").fetchone()
+        terms = TermStats(int(docs[0]) if docs else 0, dict(conn.execute("SELECT term, df FROM terms").fetchall()))
+        top = conn.execute("SELECT coalesce(max(story_id), 0) FROM stories").fetchone()[0]
+        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'stories'").fetchone()
+        next_id = max(int(top), int(seq[0]) if seq else 0) + 1
+        state = StoryState(stories=stories, terms=terms, next_id=next_id, clock=clock)
+        return StoryClusterer(self.params, state)
+
+    def __call__(self, conn: sqlite3.Connection, added: list[tuple[int, Article]]) -> None:
+        """Place the batch's articles (copies with their originals) and write stories back."""
+        try:
+            self._assign(conn, added)
+        except BaseException:
+            self.clusterer = None  # the transaction rolls back: in-memory state must not outlive it
+            raise
+
+    def _assign(self, conn: sqlite3.Connection, added: list[tuple[int, Article]]) -> None:
+        if self.clusterer is None:
+            self.clusterer = self.load(conn)
+        clusterer = self.clusterer
+        state = clusterer.state
+        for _, article in added:
+            if article.copy_of and article.copy_of not in state.article_story:
+                row = conn.execute("SELECT story_id FROM articles WHERE ext_id = ?", (article.copy_of,)).fetchone()
+                if row and row[0] is not None:
+                    self._ensure_loaded(conn, int(row[0]))
+                    state.article_story[article.copy_of] = int(row[0])
+        features = [story_features(a) for _, a in added if any(s.vector is not None for s in a.sentences)]
+        before_docs = state.terms.docs
+        mapping = clusterer.add_many(features)
+        aid_of = {a.id: aid for aid, a in added}
+        conn.executemany("UPDATE articles SET story_id = ? WHERE aid = ?",
+                         [(story_id, aid_of[article_id]) for article_id, story_id in mapping.items()])
+        for article_id, story_id in mapping.items():
+            for _, article in added:
+                if article.id == article_id:
+                    article.story_id = story_id
+        for story_id in set(mapping.values()):
+            self.save_story(conn, state.stories[story_id])
+        delta: dict[str, int] = {}
+        for f in features:
+            for term in f.terms:
+                delta[term] = delta.get(term, 0) + 1
+        conn.executemany("INSERT INTO terms(term, df) VALUES (?, ?) "
+                         "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df", list(delta.items()))
+        conn.execute("INSERT INTO meta(key, value) VALUES ('story_docs', ?) ON CONFLICT(key) DO UPDATE SET "
+                     "value = CAST(value AS INTEGER) + ?", (str(state.terms.docs - before_docs),
+                                                            state.terms.docs - before_docs))
+        if state.clock is not None:
+            conn.execute("INSERT INTO meta(key, value) VALUES ('story_clock', ?) "
+                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(state.clock),))
+        # article_story only needs the batch's originals; forget the rest so memory stays flat
+        state.article_story = {k: v for k, v in state.article_story.items() if k in mapping}
+
+    def _ensure_loaded(self, conn: sqlite3.Connection, story_id: int) -> None:
+        """A cold story comes back into memory when a copy of one of its articles arrives."""
+        state = self.clusterer.state
+        if story_id in state.stories:
+            return
+        row = conn.execute("SELECT state, centroid FROM stories WHERE story_id = ?", (story_id,)).fetchone()
+        if row is None or row["centroid"] is None:
+            return
+        data = json.loads(row["state"])
+        data["id"] = story_id
+        state.stories[story_id] = Story.from_dict(data, from_blob(row["centroid"]).reshape(2, -1))
+
+    @staticmethod
+    def save_story(conn: sqlite3.Connection, story: Story) -> None:
+        data = story.to_dict(vectors=False)
+        conn.execute(
+            "INSERT INTO stories(story_id, label, first_seen, last_seen, n_articles, state, centroid) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(story_id) DO UPDATE SET "
+            "label = CASE WHEN stories.curated THEN stories.label ELSE excluded.label END, "
+            "first_seen = excluded.first_seen, last_seen = excluded.last_seen, n_articles = excluded.n_articles, "
+            "state = excluded.state, centroid = excluded.centroid",
+            (story.id, story.label, iso(story.first_seen), iso(story.last_seen), story.count,
+             json.dumps(data), to_blob(story.vectors())))
+
+
+def story_centroid(blob: bytes | None) -> np.ndarray | None:
+    """The unit centroid of a stored story (its blob holds the vector sum and the label vector)."""
+    if blob is None:
+        return None
+    vector_sum = from_blob(blob).reshape(2, -1)[0]
+    return vector_sum / max(float(np.linalg.norm(vector_sum)), 1e-12)
