@@ -288,6 +288,65 @@ def recluster(since: str | None, db: str | None, as_json: bool) -> None:
                    f"{result['removed']} emptied stories removed")
 
 
+def story_or_input(db: str | None, story_id: int | None, inputs: tuple[str, ...]):
+    """The articles a command works on: a stored story, or files read without touching a store."""
+    if (story_id is None) == (not inputs):
+        raise click.UsageError("give a STORY_ID or --input FILE... (one of them)")
+    if inputs:
+        from engine.embed import get_embedder
+        from engine.parse import read_paths
+        from engine.pipeline import prepare
+
+        settings = load_settings({"store": db})
+        embedder = get_embedder(settings.model, settings.batch_size)
+        articles, rejected = prepare(read_paths(inputs), embedder.encode, settings.max_article_chars,
+                                     settings.near_copy_jaccard)
+        for r in rejected:
+            click.echo(f"rejected {r.origin}: {r.reason}", err=True)
+        if not articles:
+            raise click.ClickException("no article could be read from the input")
+        return articles, embedder, settings.model
+    newsroom = open_newsroom(db)
+    articles = newsroom.story_articles(story_id)
+    if not articles:
+        raise click.ClickException(f"no story {story_id}")
+    return articles, newsroom.embedder, newsroom.settings.model
+
+
+@cli.command()
+@click.argument("story_id", type=int, required=False)
+@click.option("--input", "inputs", multiple=True, metavar="FILE", help="article files (any ingest format); no store")
+@click.option("--words", type=int, help="word budget (whole sentences) [default: summary_words setting]")
+@click.option("--sentences", "n_sentences", type=int, help="number of sentences instead of a word budget")
+@click.option("--query", help="focus the summary on this question or topic")
+@click.option("--truncate", is_flag=True, help="fill the word budget exactly, cutting the last sentence (DUC-style)")
+@db_option
+@json_option
+def summarize(story_id: int | None, inputs: tuple[str, ...], words: int | None, n_sentences: int | None,
+              query: str | None, truncate: bool, db: str | None, as_json: bool) -> None:
+    """Extractive summary of a story (or of article files) in which every sentence names its sources.
+
+    \b
+    Examples:
+      newsprism summarize 3 --db ./store --words 120
+      newsprism summarize --input a.jsonl b.html --sentences 5
+      newsprism summarize 3 --query "what do outlets say about the casualties?" --json
+    """
+    from engine.analysis import format_summary
+    from engine.analysis import summarize as summarize_articles
+
+    articles, embedder, model = story_or_input(db, story_id, inputs)
+    if words is None and n_sentences is None:
+        words = load_settings({"store": db}).summary_words
+    qvec = embedder.encode([query])[0] if query else None
+    result = summarize_articles(articles, model, words=words, sentences=n_sentences, query_vector=qvec,
+                                truncate=truncate)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(format_summary(result))
+
+
 @cli.command()
 @db_option
 @json_option

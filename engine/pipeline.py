@@ -114,3 +114,37 @@ def article_vector(article: Article) -> np.ndarray | None:
     vec = np.sum(weighted, axis=0)
     norm = float(np.linalg.norm(vec))
     return (vec / norm).astype(np.float32) if norm > 0 else None
+
+
+def mark_copies(articles: list[Article], threshold: float) -> list[Article]:
+    """Flag articles that re-run an earlier one (same or nearly the same text) with `copy_of`."""
+    from engine.dedupe import resemblance, shingles
+
+    seen: list[tuple[Article, set[int]]] = []
+    for article in sorted(articles, key=lambda a: (a.published or "", a.id)):
+        sh = shingles(article.text)
+        for earlier, earlier_sh in seen:
+            if resemblance(sh, earlier_sh) >= threshold:
+                article.copy_of = earlier.copy_of or earlier.id
+                break
+        seen.append((article, sh))
+    return articles
+
+
+def prepare(items: Iterable[RawItem | Rejection], encode: Callable[[list[str]], np.ndarray], max_chars: int,
+            copy_threshold: float) -> tuple[list[Article], list[Rejection]]:
+    """Articles ready for analysis without a store: every stage in memory, duplicates dropped."""
+    items = list(items)
+    rejected = [i for i in items if isinstance(i, Rejection)]
+    articles, bad = normalize([i for i in items if isinstance(i, RawItem)], max_chars)
+    rejected += bad
+    unique: dict[str, Article] = {}
+    for article in articles:
+        unique.setdefault(article.digest + article.outlet.lower(), article)
+    counts = outlet_line_counts(list(unique.values()))
+    recurring = {outlet: {k for k, n in c.items() if n >= 3} for outlet, c in counts.items()}
+    articles, bad = clean(list(unique.values()), recurring)
+    rejected += bad
+    articles = detect_language(split(articles))
+    articles, _ = embed(articles, encode, lambda keys: {})
+    return mark_copies(articles, copy_threshold), rejected

@@ -1,0 +1,56 @@
+"""What the faces ask of a set of articles: its attributed summary, its claims, as JSON-ready dicts.
+
+The same calls serve a stored story and articles given on the command line or in an HTTP body,
+so every face shows the same facts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+
+from engine.config import DEFAULT_MODEL
+from engine.records import Article
+from engine.summarize import Summarizer
+
+# Models that only understand English; with any other model every language takes part.
+ENGLISH_ONLY_MODELS = {DEFAULT_MODEL}
+
+
+def language_split(articles: list[Article], model: str) -> tuple[list[Article], list[str]]:
+    """Articles the model can compare, and a warning for each language left out (never mixed silently)."""
+    if model not in ENGLISH_ONLY_MODELS:
+        return articles, []
+    kept = [a for a in articles if a.lang == "en"]
+    left_out: dict[str, list[str]] = {}
+    for article in articles:
+        if article.lang != "en":
+            left_out.setdefault(article.lang, []).append(article.id)
+    warnings = [f"{len(ids)} article(s) in '{lang}' left out (the model {model} is English-only): "
+                f"{', '.join(ids[:5])}" for lang, ids in left_out.items()]
+    if not kept:  # a set with no English at all is still analysed rather than left empty
+        return articles, warnings
+    return kept, warnings
+
+
+def summarize(articles: list[Article], model: str, words: int | None = None, sentences: int | None = None,
+              query_vector: np.ndarray | None = None, truncate: bool = False) -> dict:
+    """`{"summary": [{text, article_id, outlet, published, url, sources, support}], "words": n}`."""
+    usable, warnings = language_split(articles, model)
+    picked = Summarizer()(usable, words=words, sentences=sentences, query_vector=query_vector, truncate=truncate)
+    summary = [asdict(s) for s in picked]
+    return {"summary": summary, "words": sum(len(s["text"].split()) for s in summary),
+            "articles": len(usable), "outlets": sorted({a.outlet for a in usable}), "warnings": warnings}
+
+
+def format_summary(result: dict) -> str:
+    """A readable block: each sentence, then its outlet, date and the outlets that carry it."""
+    lines = []
+    for s in result["summary"]:
+        others = [o for o in s["sources"] if o != s["outlet"]]
+        carried = f"; also {', '.join(others)}" if others else ""
+        lines.append(f"• {s['text']}")
+        lines.append(f"    [{s['outlet']}, {(s['published'] or 'undated')[:10]}{carried}; support {s['support']}]")
+    lines.extend(f"warning: {w}" for w in result.get("warnings", []))
+    return "\n".join(lines) if lines else "(nothing to summarize)"
