@@ -1,0 +1,496 @@
+"""Extractive multi-document summaries of a story, attributed to the outlets that carry each claim.
+
+The main summarizer is budgeted maximum coverage of content bigrams (the ICSISumm concept model:
+a bigram weighs as many independent reports as contain it), solved greedily with cost scaling as in
+Lin & Bilmes (2010/2011). On top of the concept model it uses what a one-article summarizer cannot:
+sentences whose claim several outlets carry earn a support bonus, near-duplicates are rejected on
+the sentence embeddings, and one outlet may take only a share of the budget. Sentences that cannot
+stand alone (datelines are stripped; bylines, boilerplate, questions, fragments, dangling openers
+are dropped) never enter, and the result reads in publication order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+
+import numpy as np
+from nltk.stem.porter import PorterStemmer
+
+from engine.records import Article, Sentence
+
+STOPWORDS: frozenset[str] = frozenset({
+    "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are",
+    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can",
+    "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had",
+    "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "i",
+    "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no",
+    "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves",
+    "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their",
+    "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to",
+    "too", "under", "until", "up", "very", "was", "were", "what", "when", "where", "which", "while", "who",
+    "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "yourselves", "said",
+    "says", "say", "told", "according", "s", "t",
+})
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_STEMMER = PorterStemmer()
+
+# "WASHINGTON (AP) _", "LONDON, March 3 (Reuters) -", "KABUL, Afghanistan --", "(CNN) --".
+_DATELINE = re.compile(
+    r"^(?:By\s+[A-Z][\w.'\- ]{1,60}?,?\s+(?:Associated\s+Press|AP|Reuters|AFP|Staff)\s+Writers?\s+)?"
+    r"(?:[A-Z][A-Z.'\-]+(?:\s+[A-Z][A-Z.'\-]+)*(?:,\s*[^()_—–\n]{1,40}?)?\s*(?:\([^()]{1,40}\))?"
+    r"|\([A-Za-z .\-]{1,30}\))\s*(?:_|--?|—|–)\s+"
+)
+_BYLINE = re.compile(
+    r"^By\s+[A-Z][\w.'\-]*(?:\s+[A-Z][\w.'\-]*){0,4}(?:,|\s+and\s|\s*$|\s+[A-Z][a-z]+\s+Writer)"
+)
+_BOILERPLATE = re.compile(
+    r"associated press writer|staff writer|\b(?:reporting|editing|writing) by\b|"
+    r"contributed (?:to )?this report|all rights reserved|copyright\s*(?:©|\(c\)|\d{4})|©\s*\d{4}|"
+    r"\bclick here\b|\bsign up\b|\bsubscribe\b|\bfollow us\b|\bread more\b|\bnewsletter\b|"
+    r"\bemail this\b|\bshare this\b|\bgetty images\b|\bphoto:|\bimage:|^advertisement\b|"
+    r"\bthis (?:story|article) (?:has been|was) (?:updated|corrected)"
+)
+# Substrings one of which every boilerplate match holds: most sentences skip the slow regex.
+_BOILERPLATE_HINTS = ("writer", "ing by", "contributed", "reserved", "copyright", "©", "click", "sign up",
+                      "subscribe", "follow us", "read more", "newsletter", "email this", "share this",
+                      "getty", "photo:", "image:", "advertisement", "updated", "corrected")
+# Openers that point back to an earlier sentence; "This week"-style time phrases are fine.
+_DANGLING = re.compile(
+    r"^[\"'“‘]?(?:He|She|They|It|Its|His|Her|Their|Them|This|That|These|Those|Such|But|However|Also|And|Or|"
+    r"So|Yet|Still|Moreover|Furthermore|Nevertheless|Nonetheless|Meanwhile|Thus|Therefore|Then|Instead|"
+    r"Besides|Likewise|Otherwise|Hence|Additionally|Both|Another|Others|"
+    r"In addition|As a result|On the other hand|At the same time|Despite this|After that|"
+    r"Because of this|In contrast|Even so)\b(?!\s+(?:year|week|month|morning|afternoon|evening|"
+    r"weekend|season|summer|winter|spring|autumn|fall|time|decade|century)\b)"
+)
+_TERMINAL = re.compile(r"[.!\"'”’)]$")
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    """Porter stem as ROUGE and the concept model both expect; cached because news repeats words."""
+    return _STEMMER.stem(word) if len(word) > 3 else word
+
+
+@lru_cache(maxsize=50_000)
+def tokens(text: str) -> tuple[str, ...]:
+    """Lower-cased, stemmed alphanumeric tokens (the ROUGE tokenization, so concepts match it)."""
+    return tuple(_stem(w) for w in _TOKEN.findall(text.lower()))
+
+
+def clear_caches() -> None:
+    """Forget cached tokens and stems, so a timing includes the text processing of a new story."""
+    tokens.cache_clear()
+    _stem.cache_clear()
+
+
+def content_bigrams(toks: tuple[str, ...]) -> set[tuple[str, str]]:
+    """Adjacent token pairs that are not both stopwords: the concepts of the coverage model."""
+    return {(a, b) for a, b in zip(toks, toks[1:], strict=False) if a not in STOPWORDS or b not in STOPWORDS}
+
+
+def content_words(toks: tuple[str, ...]) -> set[str]:
+    """Words that carry content: no stopwords, and of numbers only those long enough to be specific."""
+    return {t for t in toks if (t not in STOPWORDS and not t.isdigit()) or (t.isdigit() and len(t) > 3)}
+
+
+def strip_dateline(text: str) -> str:
+    """The sentence without a leading wire dateline ("LONDON, March 3 (Reuters) - ")."""
+    match = _DATELINE.match(text)
+    return text[match.end():] if match else text
+
+
+def exclusion_reason(text: str, min_words: int = 8, max_words: int = 55) -> str | None:
+    """Why a (dateline-stripped) sentence cannot stand alone in a summary, or None if it can."""
+    n = len(text.split())
+    if n < min_words:
+        return "short"
+    if n > max_words:
+        return "long"
+    lower = text.lower()
+    if _BYLINE.match(text) or any(h in lower for h in _BOILERPLATE_HINTS) and _BOILERPLATE.search(lower):
+        return "boilerplate"
+    stripped = text.rstrip("\"'”’) ")
+    if stripped.endswith("?"):
+        return "question"
+    if not _TERMINAL.search(text):
+        return "fragment"
+    first = text.lstrip("\"'“‘ ")[:1]
+    if text.startswith(("...", "…")) or first.islower():
+        return "fragment"
+    if text.count('"') % 2 or text.count("“") != text.count("”"):
+        return "open quote"
+    if _DANGLING.match(text):
+        return "dangling"
+    return None
+
+
+@dataclass(slots=True)
+class SummarySentence:
+    """One summary sentence, pointing back to its article and to every outlet that carries its claim."""
+
+    text: str
+    article_id: str
+    outlet: str
+    published: str | None
+    sources: list[str]
+    support: int
+    position: int
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryParams:
+    """Knobs of both summarizers; defaults were chosen on MultiLing 2011 (see eval/summaries.py)."""
+
+    default_words: int = 120  # budget when neither words nor sentences is given
+    min_words: int = 8
+    max_words: int = 55
+    redundancy: float = 0.75  # embedding cosine at or above which two sentences say the same
+    align_threshold: float = 0.65  # cosine for two outlets' sentences to carry the same claim
+    align_overlap: float = 0.2  # and the share of the shorter one's content words they must share
+    min_df: int = 0  # reports a bigram needs to count; 0: 3 for six or more reports, else 2
+    length_exponent: float = 1.0  # greedy divides gains by length**r (Lin & Bilmes cost scaling)
+    support_weight: float = 0.3  # bonus per extra independent report, in concept density units
+    position_weight: float = 1.0  # bonus for lead sentences, same units
+    query_weight: float = 2.0  # bonus for query relevance, same units
+    outlet_share: float = 0.4  # most of the budget one outlet may fill when there are several
+    max_candidates: int = 400  # sentences the greedy search considers, by singleton value
+
+    @classmethod
+    def build(cls, params: SummaryParams | dict | None) -> SummaryParams:
+        if params is None:
+            return cls()
+        if isinstance(params, SummaryParams):
+            return params
+        known = {f.name for f in fields(cls)}
+        unknown = set(params) - known
+        if unknown:
+            raise ValueError(f"unknown summary parameters: {sorted(unknown)}")
+        return replace(cls(), **params)
+
+
+@dataclass(slots=True)
+class _Candidate:
+    """A sentence prepared for selection."""
+
+    article: Article
+    order: int  # the article's index in publication order
+    sentence: Sentence
+    text: str  # dateline stripped
+    words: int
+    concepts: set[tuple[str, str]]
+    vector: np.ndarray
+
+
+def _root(article: Article, by_id: dict[str, Article]) -> Article | str:
+    """The original an article copies (following copy chains), or the original's id if absent."""
+    seen = {article.id}
+    while article.copy_of:
+        parent = by_id.get(article.copy_of)
+        if parent is None:
+            return article.copy_of
+        if parent.id in seen:
+            break
+        seen.add(parent.id)
+        article = parent
+    return article
+
+
+def report_keys(articles: list[Article]) -> dict[str, str]:
+    """Article id -> independent-report key: copies map to their original, and one outlet counts once."""
+    by_id = {a.id: a for a in articles}
+    keys = {}
+    for article in articles:
+        root = _root(article, by_id)
+        if isinstance(root, str):
+            keys[article.id] = f"id:{root}"
+        else:
+            keys[article.id] = f"outlet:{root.outlet}" if root.outlet else f"id:{root.id}"
+    return keys
+
+
+def _vectors(sentences: list[Sentence]) -> np.ndarray:
+    if any(s.vector is None for s in sentences):
+        raise ValueError("summaries need embedded sentences: fill Sentence.vector first")
+    return np.vstack([s.vector for s in sentences]).astype(np.float32, copy=False)
+
+
+def support_map(articles: list[Article], threshold: float = 0.65, overlap: float = 0.2,
+                block: int = 1024) -> dict[tuple[str, int], tuple[list[str], int]]:
+    """(article_id, position) -> (outlets carrying the claim, independent reports) for every body sentence.
+
+    Two articles carry the same claim in sentences that are each other's best match across that
+    article pair, with embedding cosine >= threshold and at least two shared content words making up
+    `overlap` of the shorter sentence's; a sentence's sources are its own outlet plus those of its
+    aligned articles. Kept apart from the summarizer so the engine's claims module can replace it.
+    """
+    rows: list[tuple[int, Sentence]] = [(a_i, s) for a_i, a in enumerate(articles) for s in a.body()]
+    if not rows:
+        return {}
+    owner = np.array([a_i for a_i, _ in rows])
+    vectors = _vectors([s for _, s in rows])
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    ends = np.r_[starts[1:], len(rows)]
+    segment = np.repeat(np.arange(len(starts)), ends - starts)
+    # Per sentence, its best similarity in each article (one block of rows at a time keeps memory flat);
+    # a pair is mutual when its similarity is the best of both rows in the other's article.
+    row_best = np.empty((len(rows), len(starts)), dtype=np.float32)
+    pairs: list[tuple[int, int, float]] = []
+    for lo in range(0, len(rows), block):
+        sims = vectors[lo:lo + block] @ vectors.T
+        row_best[lo:lo + block] = np.maximum.reduceat(sims, starts, axis=1)
+        local_i, seg = np.nonzero(row_best[lo:lo + block] >= threshold)
+        for li, k in zip(local_i.tolist(), seg.tolist(), strict=True):
+            i = lo + li
+            if k == segment[i]:
+                continue
+            j = int(starts[k] + np.argmax(sims[li, starts[k]:ends[k]]))
+            if i < j:
+                pairs.append((i, j, float(sims[li, j])))
+    aligned: list[set[int]] = [set() for _ in rows]
+    for i, j, sim in pairs:
+        if row_best[j, segment[i]] > sim + 1e-5:
+            continue  # i is not j's best match in i's article
+        wi, wj = content_words(tokens(rows[i][1].text)), content_words(tokens(rows[j][1].text))
+        shared = len(wi & wj)
+        if shared >= 2 and shared >= overlap * min(len(wi), len(wj)):
+            aligned[i].add(int(owner[j]))
+            aligned[j].add(int(owner[i]))
+    keys = report_keys(articles)
+    out: dict[tuple[str, int], tuple[list[str], int]] = {}
+    for i, (a_i, sentence) in enumerate(rows):
+        article = articles[a_i]
+        others = sorted(aligned[i])
+        sources = list(dict.fromkeys(o for o in [article.outlet, *(articles[k].outlet for k in others)] if o))
+        support = len({keys[article.id], *(keys[articles[k].id] for k in others)})
+        out[(article.id, sentence.position)] = (sources, support)
+    return out
+
+
+def _publication_order(articles: list[Article]) -> list[Article]:
+    """Articles by publication time; undated ones keep their input order after the dated ones."""
+    indexed = list(enumerate(articles))
+    indexed.sort(key=lambda p: (p[1].published is None, p[1].published or "", p[0]))
+    return [a for _, a in indexed]
+
+
+def _candidates(articles: list[Article], params: SummaryParams) -> list[_Candidate]:
+    """Sentences that can stand alone, one per distinct text (originals before copies)."""
+    ordered = _publication_order(articles)
+    rank = {id(a): i for i, a in enumerate(ordered)}
+    pool = sorted(ordered, key=lambda a: (a.copy_of is not None, rank[id(a)]))
+    seen: set[str] = set()
+    out: list[_Candidate] = []
+    for article in pool:
+        for sentence in article.body():
+            text = strip_dateline(sentence.text)
+            if exclusion_reason(text, params.min_words, params.max_words):
+                continue
+            norm = " ".join(_TOKEN.findall(text.lower()))
+            if norm in seen:
+                continue
+            seen.add(norm)
+            if sentence.vector is None:
+                raise ValueError("summaries need embedded sentences: fill Sentence.vector first")
+            out.append(_Candidate(article, rank[id(article)], sentence, text, len(text.split()),
+                                  content_bigrams(tokens(text)), sentence.vector))
+    return out
+
+
+def _budget(words: int | None, sentences: int | None, params: SummaryParams) -> tuple[float, float]:
+    if words is None and sentences is None:
+        words = params.default_words
+    return (float(words) if words is not None else math.inf,
+            float(sentences) if sentences is not None else math.inf)
+
+
+class _Objective:
+    """Monotone submodular F(S): covered concept weights plus a modular bonus per chosen sentence."""
+
+    def __init__(self, cands: list[_Candidate], weights: dict[tuple[str, str], float],
+                 bonus: np.ndarray) -> None:
+        self.cands, self.weights, self.bonus = cands, weights, bonus
+        self.covered: set[tuple[str, str]] = set()
+
+    def gains(self, idx: list[int]) -> np.ndarray:
+        concepts = [sum(self.weights.get(b, 0.0) for b in self.cands[i].concepts - self.covered) for i in idx]
+        return np.array(concepts, dtype=np.float64) + self.bonus[idx]
+
+    def take(self, i: int) -> None:
+        self.covered |= self.cands[i].concepts
+
+
+class _Selector:
+    """Shared budget packing, redundancy check and output for both summarizers."""
+
+    def __init__(self, params: SummaryParams | dict | None = None) -> None:
+        self.params = SummaryParams.build(params)
+
+    def _pack(self, cands: list[_Candidate], objective: _Objective, words: float, max_sents: float,
+              truncate: bool, outlet_cap: float) -> list[tuple[_Candidate, int]]:
+        """Greedy selection by marginal gain / words**r under the budget (Lin & Bilmes 2010).
+
+        A candidate as close as `redundancy` to a chosen one is out for good. Beyond its first sentence an
+        outlet may fill only `outlet_cap` of the budget while others still have something to add.
+        Returns (candidate, words kept); with truncate the pick that overflows the budget is kept, cut.
+        """
+        p = self.params
+        vectors = np.stack([c.vector for c in cands])
+        lengths = np.array([c.words for c in cands], dtype=np.float64)
+        outlets = [c.article.outlet or c.article.id for c in cands]
+        limit = outlet_cap * words
+        closest = np.full(len(cands), -1.0, dtype=np.float32)
+        chosen: list[int] = []
+        used = 0
+        outlet_words: Counter[str] = Counter()
+        capped = outlet_cap < 1.0
+
+        def fits(i: int) -> bool:
+            if not truncate and used + lengths[i] > words:
+                return False
+            taken = outlet_words[outlets[i]]
+            return not (capped and taken and taken + lengths[i] > limit)
+
+        while len(chosen) < max_sents and used < words:
+            idx = [i for i in np.flatnonzero(closest < p.redundancy).tolist() if fits(i)]
+            if not idx:
+                if capped:  # diversity is preferred, never bought with an empty budget
+                    capped = False
+                    continue
+                break
+            best = idx[int(np.argmax(objective.gains(idx) / lengths[idx] ** p.length_exponent))]
+            objective.take(best)
+            chosen.append(best)
+            np.maximum(closest, vectors @ vectors[best], out=closest)
+            closest[best] = np.inf
+            outlet_words[outlets[best]] += cands[best].words
+            used += cands[best].words
+        picked = [(cands[i], cands[i].words) for i in chosen]
+        if used > words:
+            picked[-1] = (picked[-1][0], int(words - (used - picked[-1][0].words)))
+        return picked
+
+    @staticmethod
+    def _render(picked: list[tuple[_Candidate, int]],
+                support: dict[tuple[str, int], tuple[list[str], int]]) -> list[SummarySentence]:
+        """Whole sentences in publication order, then position; a cut sentence always comes last."""
+        whole = sorted((p for p in picked if p[1] == p[0].words),
+                       key=lambda p: (p[0].order, p[0].sentence.position))
+        cut = [p for p in picked if p[1] != p[0].words]
+        out = []
+        for c, keep in whole + cut:
+            text = c.text if keep == c.words else " ".join(c.text.split()[:keep])
+            sources, count = support.get((c.article.id, c.sentence.position), ([c.article.outlet], 1))
+            out.append(SummarySentence(text, c.article.id, c.article.outlet, c.article.published,
+                                       list(sources), count, c.sentence.position, c.article.url))
+        return out
+
+
+def _lead(position: int) -> float:
+    """How much a sentence's place in its article says about its importance (news leads first)."""
+    return 1.0 / (1.0 + position / 2.0)
+
+
+class Summarizer(_Selector):
+    """Concept-coverage summary with support, redundancy, outlet-diversity and query terms."""
+
+    def __call__(self, articles: list[Article], words: int | None = None, sentences: int | None = None,
+                 query_vector: np.ndarray | None = None, truncate: bool = False) -> list[SummarySentence]:
+        p = self.params
+        budget, max_sents = _budget(words, sentences, p)
+        cands = _candidates(articles, p)
+        if not cands:
+            return []
+        support = support_map(articles, p.align_threshold, p.align_overlap)
+        keys = report_keys(articles)
+        weights = self._concept_weights(cands, keys)
+        density = [sum(weights.get(b, 0.0) for b in c.concepts) / c.words for c in cands]
+        unit = float(np.mean(density)) or 1.0
+        n_reports = len(set(keys.values()))
+        relevance = self._relevance(cands, query_vector)
+        bonus = np.zeros(len(cands))
+        for k, (c, rel) in enumerate(zip(cands, relevance, strict=True)):
+            reports = support.get((c.article.id, c.sentence.position), ([], 1))[1]
+            extra_support = (reports - 1) / (n_reports - 1) if n_reports > 1 else 0.0
+            bonus[k] = unit * c.words * (p.support_weight * extra_support + p.position_weight * _lead(
+                c.sentence.position) + p.query_weight * rel)
+        if query_vector is not None:
+            weights = self._query_weights(cands, weights, relevance)
+        value = np.array([sum(weights.get(b, 0.0) for b in c.concepts) for c in cands]) + bonus
+        lengths = np.array([c.words for c in cands], dtype=np.float64)
+        keep = np.argsort(-value / lengths ** p.length_exponent, kind="stable")[:p.max_candidates]
+        cands = [cands[i] for i in keep]
+        objective = _Objective(cands, weights, bonus[keep])
+        outlets = {a.outlet or a.id for a in articles}
+        cap = max(p.outlet_share, 1.5 / len(outlets)) if len(outlets) > 1 else 1.0
+        return self._render(self._pack(cands, objective, budget, max_sents, truncate, cap), support)
+
+    def _concept_weights(self, cands: list[_Candidate], keys: dict[str, str]) -> dict[tuple[str, str], float]:
+        """Bigram -> sum over the independent reports that contain it of its best lead weight there.
+
+        Document frequency is ICSISumm's concept weight; weighting each report's vote by where the
+        bigram first appears there (Hong & Nenkova 2014) favours what reporters put first. A single
+        report counts sentences instead.
+        """
+        votes: dict[tuple[str, str], dict] = defaultdict(dict)
+        single = len(set(keys.values())) == 1
+        for c in cands:
+            owner = (c.article.id, c.sentence.position) if single else keys[c.article.id]
+            lead = _lead(c.sentence.position)
+            for b in c.concepts:
+                if lead > votes[b].get(owner, 0.0):
+                    votes[b][owner] = lead
+        floor = self.params.min_df or (3 if len(set(keys.values())) >= 6 else 2)
+        return {b: sum(v.values()) for b, v in votes.items() if len(v) >= floor}
+
+    @staticmethod
+    def _relevance(cands: list[_Candidate], query: np.ndarray | None) -> list[float]:
+        """Query similarity rescaled to [0, 1] over the candidates (0 everywhere without a query)."""
+        if query is None:
+            return [0.0] * len(cands)
+        q = np.asarray(query, dtype=np.float32).ravel()
+        q = q / (np.linalg.norm(q) or 1.0)
+        sims = np.stack([c.vector for c in cands]) @ q
+        lo, hi = float(sims.min()), float(sims.max())
+        return ((sims - lo) / (hi - lo)).tolist() if hi > lo else [1.0] * len(cands)
+
+    @staticmethod
+    def _query_weights(cands: list[_Candidate], weights: dict[tuple[str, str], float],
+                       relevance: Iterable[float]) -> dict[tuple[str, str], float]:
+        """Concepts weigh by how relevant the sentences that hold them are, so coverage follows the query."""
+        best: dict[tuple[str, str], float] = {}
+        for c, rel in zip(cands, relevance, strict=True):
+            for b in c.concepts:
+                if b in weights and rel > best.get(b, -1.0):
+                    best[b] = rel
+        return {b: w * best.get(b, 0.0) ** 2 for b, w in weights.items()}
+
+
+class CentroidSummarizer(_Selector):
+    """Baseline on the same embeddings and candidates: sentences nearest the story centroid (or query)."""
+
+    def __call__(self, articles: list[Article], words: int | None = None, sentences: int | None = None,
+                 query_vector: np.ndarray | None = None, truncate: bool = False) -> list[SummarySentence]:
+        p = self.params
+        budget, max_sents = _budget(words, sentences, p)
+        cands = _candidates(articles, p)
+        if not cands:
+            return []
+        target = np.mean(np.stack([c.vector for c in cands]), axis=0)
+        if query_vector is not None:
+            target = np.asarray(query_vector, dtype=np.float32).ravel()
+        target = target / (np.linalg.norm(target) or 1.0)
+        closeness = np.stack([c.vector for c in cands]) @ target
+        keep = np.argsort(-closeness, kind="stable")[:p.max_candidates]
+        cands = [cands[i] for i in keep]
+        # Gain proportional to length makes the cost-scaled greedy rank by closeness alone.
+        objective = _Objective(cands, {}, closeness[keep] * np.array([c.words for c in cands]))
+        support = support_map(articles, p.align_threshold, p.align_overlap)
+        return self._render(self._pack(cands, objective, budget, max_sents, truncate, 1.0), support)
