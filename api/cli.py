@@ -125,10 +125,14 @@ def ingest(paths: tuple[str, ...], db: str | None, as_json: bool) -> None:
 @click.option("--until", help="only articles published on or before this date (ISO)")
 @click.option("--lang", help="only articles in this language (ISO 639-1, e.g. en)")
 @click.option("--sentences", is_flag=True, help="return sentences instead of articles")
+@click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default="hybrid", show_default=True,
+              help="semantic (embeddings), keyword (BM25 full text) or both fused")
+@click.option("--limit", type=int, help="same as -k")
+@click.option("--offset", type=int, default=0, help="skip this many results (paging)")
 @db_option
 @json_option
 def search(query: str, k: int, outlet: str | None, since: str | None, until: str | None, lang: str | None,
-           sentences: bool, db: str | None, as_json: bool) -> None:
+           sentences: bool, mode: str, limit: int | None, offset: int, db: str | None, as_json: bool) -> None:
     """Semantic search: articles ranked by their best matching sentences.
 
     \b
@@ -136,15 +140,18 @@ def search(query: str, k: int, outlet: str | None, since: str | None, until: str
       newsprism search "ferry capsized off the coast"
       newsprism search "interest rates" --outlet "Continental Press" --since 2025-03-01 -k 5
       newsprism search "evacuation order" --sentences --json | jq '.results[].text'
+      newsprism search '"Resolution 2334" vote' --mode keyword
     """
     from engine.clean import normalize_date
 
     newsroom = open_newsroom(db)
     filters = Filters(outlet=outlet, since=_date_bound(since, normalize_date), lang=lang,
                       until=_date_bound(until, normalize_date, end=True))
-    results = newsroom.search(query, k=k, filters=filters, level="sentences" if sentences else "articles")
+    page = newsroom.search_page(query, k=limit or k, filters=filters, level="sentences" if sentences else "articles",
+                                mode=mode, offset=offset)
+    results = page["results"]
     if as_json:
-        emit_json({"query": query, "results": results})
+        emit_json({"query": query, **page})
         return
     if not results:
         click.echo("no results")

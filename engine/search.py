@@ -7,6 +7,7 @@ story fold into their original, which lists the outlets that re-ran it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 SNIPPETS = 3
@@ -85,3 +86,47 @@ def rank_sentences(hits: list[SentenceHit], k: int) -> list[dict]:
         elif hit.outlet not in entry["outlets"]:
             entry["outlets"].append(hit.outlet)
     return list(seen.values())[:k]
+
+
+def rank_sentences_in_order(hits: list[SentenceHit], scores: dict[str, float]) -> list[dict]:
+    """Sentences already in fused order, shown with their fused score."""
+    found = rank_sentences(hits, len(hits))
+    for entry in found:
+        entry["score"] = round(scores[entry["text"]], 6)
+    return sorted(found, key=lambda e: -e["score"])
+
+
+_PHRASE = re.compile(r'"([^"]+)"')
+_WORD = re.compile(r"\w+", re.UNICODE)
+RRF_K = 60
+
+
+def quoted_phrases(query: str) -> list[str]:
+    """Phrases the user put in double quotes: they must match exactly."""
+    return [p.strip() for p in _PHRASE.findall(query) if p.strip()]
+
+
+def fts_query(query: str) -> str | None:
+    """An FTS5 MATCH expression: quoted phrases required (AND), other words optional (OR, BM25-ranked)."""
+    phrases = quoted_phrases(query)
+    rest = _PHRASE.sub(" ", query)
+    words = [w for w in _WORD.findall(rest) if len(w) > 1 or w.isdigit()]
+    required = " AND ".join('"' + " ".join(_WORD.findall(p)) + '"' for p in phrases if _WORD.findall(p))
+    optional = " OR ".join(f'"{w}"' for w in dict.fromkeys(words))
+    if required:  # phrases filter; the other words only rank (semantic side) to keep recall
+        return required
+    return optional or None
+
+
+def has_phrases(text: str, phrases: list[str]) -> bool:
+    folded = " ".join(_WORD.findall(text.lower()))
+    return all(" ".join(_WORD.findall(p.lower())) in folded for p in phrases)
+
+
+def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
+    """Reciprocal rank fusion: an item high in either ranking rises, one high in both rises most."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking):
+            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank + 1)
+    return scores

@@ -150,34 +150,73 @@ class Newsroom:
         hits.sort(key=lambda h: -h.score)
         return hits
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None, level: str = "articles") -> list[dict]:
-        filters = filters or Filters()
-        hits = self.sentence_hits(query, k, filters)
-        if level == "sentences":
-            return ranking.rank_sentences(hits, k)
-        return [r.as_dict() for r in ranking.rank_articles(hits, k)]
+    def keyword_hits(self, query: str, want: int, filters: Filters) -> list[ranking.SentenceHit]:
+        """Sentences matching the query's words (BM25 over the store's FTS5 index), best first."""
+        match = ranking.fts_query(query)
+        if match is None:
+            return []
+        where, args = filters.sql()
+        rows = self.store.conn.execute(
+            f"SELECT s.text, s.position, a.ext_id, a.title, a.outlet, a.published, a.url, a.story_id, "
+            f"o.ext_id AS original, bm25(sentences_fts) AS rank FROM sentences_fts "
+            f"JOIN sentences s ON s.sid = sentences_fts.rowid JOIN articles a ON a.aid = s.aid "
+            f"LEFT JOIN articles o ON o.aid = a.copy_of WHERE sentences_fts MATCH ? AND {where} "
+            f"ORDER BY rank LIMIT ?", [match, *args, max(200, want * 20)]).fetchall()
+        return [ranking.SentenceHit(
+            article_id=r["ext_id"], title=r["title"], outlet=r["outlet"], published=r["published"], url=r["url"],
+            text=r["text"], position=r["position"], score=-float(r["rank"]), copy_of=r["original"],
+            story_id=r["story_id"]) for r in rows]
 
-    def delete_article(self, ext_id: str) -> bool:
-        """Remove an article with its sentences, versions and (unshared) vectors; False if unknown."""
-        with self.store.transaction() as conn:
-            row = conn.execute("SELECT aid, story_id FROM articles WHERE ext_id = ?", (ext_id,)).fetchone()
-            if row is None:
-                return False
-            aid = row["aid"]
-            vids = [r[0] for r in conn.execute("SELECT vid FROM sentences WHERE aid = ?", (aid,))]
-            conn.execute("UPDATE articles SET copy_of = NULL WHERE copy_of = ?", (aid,))
-            conn.execute("DELETE FROM copy_bands WHERE aid = ?", (aid,))
-            conn.execute("DELETE FROM articles WHERE aid = ?", (aid,))
-            if row["story_id"] is not None:
-                conn.execute("UPDATE stories SET n_articles = max(0, n_articles - 1) WHERE story_id = ?",
-                             (row["story_id"],))
-            orphans = Ingestor.drop_orphan_vectors(conn, vids)
-            self.store.bump_generation(conn)
-        self.cache.remove("sentences", np.asarray(orphans, dtype=np.int64))
-        self.cache.remove("articles", np.asarray([aid], dtype=np.int64))
-        self.cache.ensure()
-        self.cache.save()
-        return True
+    def search(self, query: str, k: int = 10, filters: Filters | None = None, level: str = "articles",
+               mode: str = "hybrid") -> list[dict]:
+        """The top-k results (see `search_page` for paging and totals)."""
+        return self.search_page(query, k, filters, level, mode)["results"]
+
+    def search_page(self, query: str, k: int = 10, filters: Filters | None = None, level: str = "articles",
+                    mode: str = "hybrid", offset: int = 0) -> dict:
+        """Search in one of three modes; quoted phrases must match exactly in keyword and hybrid modes.
+
+        Returns {"results", "total", "offset", "mode"}; `total` counts the matches found (bounded).
+        """
+        if mode not in {"semantic", "keyword", "hybrid"}:
+            raise ValueError(f"mode must be semantic, keyword or hybrid, not {mode!r}")
+        filters = filters or Filters()
+        want = k + offset
+        phrases = ranking.quoted_phrases(query) if mode != "semantic" else []
+        runs = []
+        if mode in {"semantic", "hybrid"}:
+            hits = self.sentence_hits(query, want * (4 if phrases else 1), filters)
+            if phrases:
+                allowed = {h.copy_of or h.article_id for h in self.keyword_hits(query, want * 10, filters)}
+                hits = [h for h in hits if (h.copy_of or h.article_id) in allowed]
+            runs.append(hits)
+        if mode in {"keyword", "hybrid"}:
+            hits = self.keyword_hits(query, want, filters)
+            runs.append([h for h in hits if not phrases or ranking.has_phrases(h.text, phrases)])
+        if level == "sentences":
+            if len(runs) == 1:
+                found = ranking.rank_sentences(runs[0], 10_000)
+            else:
+                fused = ranking.fuse([[h.text for h in run] for run in runs])
+                by_text = {h.text: h for run in runs for h in run}
+                merged = [by_text[t] for t in sorted(fused, key=lambda t: -fused[t])]
+                found = ranking.rank_sentences_in_order(merged, fused)
+        else:
+            ranked = [ranking.rank_articles(run, 10_000) for run in runs]
+            if len(ranked) == 1:
+                found = [r.as_dict() for r in ranked[0]]
+            else:
+                fused = ranking.fuse([[r.id for r in run] for run in ranked])
+                best: dict[str, ranking.ArticleResult] = {}
+                for run in ranked:
+                    for r in run:
+                        best.setdefault(r.id, r)
+                found = []
+                for article_id in sorted(fused, key=lambda i: (-fused[i], i)):
+                    result = best[article_id].as_dict()
+                    result["score"] = round(fused[article_id], 6)
+                    found.append(result)
+        return {"results": found[offset:offset + k], "total": len(found), "offset": offset, "mode": mode}
 
     # -- reading ----------------------------------------------------------------------------------
     def article(self, ext_id: str) -> dict | None:
