@@ -91,7 +91,9 @@ class TokenInfo:
     content: frozenset[str]  # words minus stopwords (numbers included)
     trigrams: frozenset[tuple[str, str, str]]
     numbers: frozenset[str]  # "1,520.50" -> "1520.5", "$2.5" -> "2.5"
-    names: frozenset[str]  # stemmed capitalized non-stopwords (sentence-initial only if ALL CAPS)
+    # Stemmed capitalized non-stopwords (sentence-initial only if ALL CAPS). Offered to other modules;
+    # not a model feature: a name-mismatch feature gave no held-out gain on MSRP.
+    names: frozenset[str]
     char4: frozenset[int]  # lowercase character 4-grams as a multiset (see _occurrences)
     word_masks: Mapping[str, int]  # word -> bitmask of its positions, for bit-parallel LCS
 
