@@ -1,0 +1,48 @@
+"""Vector-index backends (one per module, txtai-style) and the factory that picks one by data size.
+
+Params (all optional):
+    exact_max             largest collection served by exact ``flat`` search (default 100_000); above it
+                          ``hnsw`` is used because flat latency grows linearly (about 100 ms per query at 1M
+                          vectors on 2 cores, see eval/bench_search.py).
+    hnsw_m                HNSW graph degree (default ``hnsw.DEFAULT_M``).
+    hnsw_ef_construction  HNSW build beam width (default ``hnsw.DEFAULT_EF_CONSTRUCTION``).
+    hnsw_ef_search        HNSW query beam width, the recall/latency knob (default ``hnsw.DEFAULT_EF_SEARCH``).
+
+faiss' OpenMP thread count is left alone: it already defaults to the core count, which helps HNSW
+builds, while single-query searches run on one thread anyway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from index.ann.base import ANN
+from index.ann.flat import FlatANN
+from index.ann.hnsw import HNSWANN
+
+__all__ = ["ANN", "FlatANN", "HNSWANN", "create", "load"]
+
+DEFAULT_EXACT_MAX = 100_000
+PARAMS = {"exact_max", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search"}
+
+
+def create(dim: int, count: int, params: dict[str, Any] | None = None) -> ANN:
+    """An empty index suited to ``count`` vectors: exact ``flat`` up to ``exact_max``, else ``hnsw``."""
+    params = _checked(params)
+    backend = FlatANN if count <= int(params.get("exact_max", DEFAULT_EXACT_MAX)) else HNSWANN
+    return backend(dim, params)
+
+
+def load(path: Path | str, params: dict[str, Any] | None = None) -> ANN:
+    """Load a saved index of any layout; ``params`` (same keys as ``create``) override the saved ones."""
+    return ANN.load(path, _checked(params))
+
+
+def _checked(params: dict[str, Any] | None) -> dict[str, Any]:
+    """A copy of ``params``; unknown keys raise, since a misspelt key would silently keep a default."""
+    params = dict(params or {})
+    unknown = set(params) - PARAMS
+    if unknown:
+        raise ValueError(f"unknown ANN params: {sorted(unknown)}")
+    return params
