@@ -207,6 +207,46 @@ def stats(db: str | None, as_json: bool) -> None:
     click.echo(f"on disk     {data['size_bytes'] / 1e6:.1f} MB")
 
 
+@cli.command()
+@click.argument("article_id")
+@click.option("--diff", is_flag=True, help="what changed between versions (numbers and names marked)")
+@db_option
+@json_option
+def article(article_id: str, diff: bool, db: str | None, as_json: bool) -> None:
+    """One article: its fields, story, copies and versions.
+
+    \b
+    Examples:
+      newsprism article ferry-01 --db ./store
+      newsprism article ferry-01 --diff        # after a corrected version was ingested
+    """
+    found = open_newsroom(db).article(article_id, diff=diff)
+    if found is None:
+        raise click.ClickException(f"no article {article_id!r}")
+    if as_json:
+        emit_json(found)
+        return
+    click.echo(f"{found['title']}")
+    click.echo(f"{found['outlet']} · {(found['published'] or 'undated')[:16]} · {found['id']} · story "
+               f"{found['story_id']} · version {found['version']}" + (f" · {found['url']}" if found["url"] else ""))
+    if found["copy_of"]:
+        click.echo(f"copy of {found['copy_of']}")
+    if found["copies"]:
+        click.echo(f"re-run as {', '.join(found['copies'])}")
+    if not diff:
+        click.echo("")
+        click.echo(found["text"])
+    for d in found.get("diffs", []):
+        click.echo(f"\nversion {d['from_version']} -> {d['to_version']} ({d['unchanged']} sentences unchanged)")
+        for c in d["changed"]:
+            marks = "; ".join(f"{x['kind']}: {x['before']!r} -> {x['after']!r}" for x in c["changes"])
+            click.echo(f"  ~ {c['after']}\n      [{marks}]")
+        for text in d["removed"]:
+            click.echo(f"  - {text}")
+        for text in d["added"]:
+            click.echo(f"  + {text}")
+
+
 def print_story(story: dict, articles: bool) -> None:
     first, last = (story["first_seen"] or "undated")[:10], (story["last_seen"] or "undated")[:10]
     click.echo(f"[{story['id']}] {story['label']}")

@@ -129,6 +129,7 @@ class Ingestor:
     def write(self, articles: list[Article], line_counts: dict[str, dict[str, int]], report: IngestReport) -> None:
         articles.sort(key=lambda a: (a.published or "9999", a.id))
         added: list[tuple[int, Article]] = []
+        placed: list[tuple[int, Article]] = []
         removed_vids: list[int] = []
         self.new_vids = []
         with self.store.transaction() as conn:
@@ -142,13 +143,15 @@ class Ingestor:
                 report.sentences += len(article.body())
                 report.ids.append(article.id)
                 added.append((aid, article))
+                if kind != "updated":  # a corrected article keeps its story
+                    placed.append((aid, article))
             for outlet, counts in line_counts.items():
                 conn.executemany("INSERT INTO outlet_lines(outlet, line, articles) VALUES (?, ?, ?) "
                                  "ON CONFLICT(outlet, line) DO UPDATE SET articles = articles + excluded.articles",
                                  [(outlet, k, n) for k, n in counts.items()])
             orphans = self.drop_orphan_vectors(conn, removed_vids)
-            if self.assign_stories and added:
-                self.assign_stories(conn, added)
+            if self.assign_stories and placed:
+                self.assign_stories(conn, placed)
             self.store.bump_generation(conn)
             generation = int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
         self.cache.remove("sentences", np.asarray(orphans, dtype=np.int64))

@@ -15,6 +15,7 @@ import numpy as np
 
 from engine import search as ranking
 from engine.config import Settings
+from engine.diff import diff_versions
 from engine.embed import Embedder, get_embedder
 from engine.records import Article, RawItem, Rejection, Sentence
 from engine.stories import StoryClusterer, StoryParams, story_features
@@ -219,8 +220,18 @@ class Newsroom:
         return {"results": found[offset:offset + k], "total": len(found), "offset": offset, "mode": mode}
 
     # -- reading ----------------------------------------------------------------------------------
-    def article(self, ext_id: str) -> dict | None:
-        """An article as every face shows it: fields, sentences, versions, copies."""
+    def article(self, ext_id: str, diff: bool = False) -> dict | None:
+        """An article as every face shows it: fields, sentences, versions, copies (and diffs)."""
+        found = self._article(ext_id)
+        if found is not None and diff:
+            texts = [r[0] for r in self.store.conn.execute(
+                "SELECT v.text FROM article_versions v JOIN articles a ON a.aid = v.aid WHERE a.ext_id = ? "
+                "ORDER BY v.version", (ext_id,))]
+            found["diffs"] = [{"from_version": i + 1, "to_version": i + 2, **diff_versions(texts[i], texts[i + 1])}
+                              for i in range(len(texts) - 1)]
+        return found
+
+    def _article(self, ext_id: str) -> dict | None:
         row = self.store.article_row(ext_id)
         if row is None:
             return None

@@ -1,0 +1,65 @@
+"""What changed between two versions of an article: sentences removed, added and changed.
+
+A correction usually edits a few sentences ("12 killed" becomes "15 killed"); pairing removed
+and added sentences by their words shows it as one changed sentence with the changed numbers
+and names marked, which is what an editor needs to see.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+from engine.sentences import split_sentences
+
+PAIR_RATIO = 0.5
+_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*%?|\w+(?:['’]\w+)*|[^\w\s]")
+_NUMBER = re.compile(r"^\d")
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def token_changes(before: str, after: str) -> list[dict]:
+    """Replaced spans between two sentences, each marked as number, name or wording."""
+    a, b = _tokens(before), _tokens(after)
+    changes = []
+    for op, i1, i2, j1, j2 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        old, new = " ".join(a[i1:i2]), " ".join(b[j1:j2])
+        words = a[i1:i2] + b[j1:j2]
+        if any(_NUMBER.match(w) for w in words):
+            kind = "number"
+        elif any(w[:1].isupper() for w in words):
+            kind = "name"
+        else:
+            kind = "wording"
+        changes.append({"kind": kind, "before": old, "after": new})
+    return changes
+
+
+def diff_versions(old_text: str, new_text: str) -> dict:
+    """{"removed": [...], "added": [...], "changed": [{"before", "after", "changes"}], "unchanged": n}."""
+    old = [s.text for s in split_sentences(old_text)]
+    new = [s.text for s in split_sentences(new_text)]
+    removed, added, unchanged = [], [], 0
+    for op, i1, i2, j1, j2 in SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if op == "equal":
+            unchanged += i2 - i1
+        else:
+            removed.extend(old[i1:i2])
+            added.extend(new[j1:j2])
+    changed = []
+    for before in list(removed):
+        best, best_ratio = None, PAIR_RATIO
+        for after in added:
+            ratio = SequenceMatcher(a=_tokens(before), b=_tokens(after), autojunk=False).ratio()
+            if ratio > best_ratio:
+                best, best_ratio = after, ratio
+        if best is not None:
+            changed.append({"before": before, "after": best, "changes": token_changes(before, best)})
+            removed.remove(before)
+            added.remove(best)
+    return {"removed": removed, "added": added, "changed": changed, "unchanged": unchanged}
