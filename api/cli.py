@@ -435,6 +435,30 @@ def config(db: str | None, as_json: bool) -> None:
 
 
 @cli.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (0.0.0.0: all)")
+@click.option("--port", type=int, default=8000, show_default=True, help="TCP port")
+def serve(db: str | None, host: str, port: int) -> None:
+    """Run the HTTP API: one worker that loads the model and the store once; docs at /docs.
+
+    \b
+    Writes (POST /articles, DELETE /articles/ID) need 'Authorization: Bearer KEY'
+    when NEWSPRISM_API_KEY is set; reads are open.
+
+    \b
+    Examples:
+      newsprism serve --db ./store
+      NEWSPRISM_API_KEY=secret newsprism serve --db ./store --host 0.0.0.0 --port 8080
+      curl 'http://127.0.0.1:8000/search?q=ferry+capsized&k=5'
+    """
+    import uvicorn
+
+    from api.http import create_app
+
+    uvicorn.run(create_app(load_settings({"store": db})), host=host, port=port, workers=1)
+
+
+@cli.command()
 @click.option("--db", metavar="DIR", default="data/demo-store", show_default=True, help="store folder for the demo")
 @click.option("--fresh", is_flag=True, help="start from an empty store")
 def demo(db: str, fresh: bool) -> None:

@@ -1,0 +1,163 @@
+"""The app factory: one Newsroom (store + model) per app, the routers, the limits and the error shape.
+
+Every error is JSON `{"error": "...", "detail": [...]}` with a sentence a person understands; no
+client input reaches a 500, and an unexpected failure answers without a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.http.deps import SerialEmbedder
+from api.http.models import ErrorOut
+from api.http.routers import analysis, articles, search, stories, system
+from engine.config import Settings, load_settings
+from engine.embed import get_embedder
+from index.newsroom import Newsroom
+from index.store import StoreError
+
+log = logging.getLogger("newsprism.http")
+FIELDS_IN_MESSAGE = 3
+
+
+class BodyLimit:
+    """Refuses a body over `limit` bytes with 413 before anything parses it.
+
+    Content-Length is checked first; a body without one (chunked) or lying about it is counted as
+    it streams in. The body is buffered here (the JSON parser would hold it whole anyway).
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self.refuse(scope, receive, send)
+            return
+        chunks, size, more = [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                await self.app(scope, replay([], message), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self.refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        await self.app(scope, replay(chunks, None), send)
+
+    async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = ErrorOut(error=f"request body is over the limit of {self.limit} bytes (max_body_bytes)")
+        response = JSONResponse(body.model_dump(), status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+                                headers={"Connection": "close"})
+        await response(scope, receive, send)
+
+
+def replay(chunks: list[bytes], last: Message | None) -> Receive:
+    """A `receive` that hands the app the buffered body in one message, then what came after."""
+    pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}] \
+        if last is None else [last]
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def field_name(loc: tuple | list) -> str:
+    """`("body", "articles", 3, "text")` -> `articles[3].text`; query and path names as they are."""
+    parts = list(loc[1:]) if loc and loc[0] in {"body", "query", "path", "header", "cookie"} else list(loc)
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or "body"
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    items = [{"field": field_name(e.get("loc", ())), "message": str(e.get("msg", "invalid")),
+              "type": str(e.get("type", "value_error"))} for e in exc.errors()]
+    shown = "; ".join(f"{i['field']}: {i['message']}" for i in items[:FIELDS_IN_MESSAGE])
+    more = f" (and {len(items) - FIELDS_IN_MESSAGE} more)" if len(items) > FIELDS_IN_MESSAGE else ""
+    return JSONResponse({"error": f"invalid request: {shown}{more}", "detail": items},
+                        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    body = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def store_error(request: Request, exc: StoreError) -> JSONResponse:
+    return JSONResponse({"error": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"error": "internal error; the server log has the details"},
+                        status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def open_newsroom(settings: Settings) -> Newsroom:
+    """The store, and the model loaded now (once, before the first request) behind the encode lock."""
+    newsroom = Newsroom(settings, create=True)
+    embedder = get_embedder(settings.model, settings.batch_size)
+    newsroom.store.check_model(embedder.name, embedder.dim)
+    newsroom.embedder = SerialEmbedder(embedder)  # fills the cached property: every encode goes through it
+    newsroom.cache.ensure()
+    return newsroom
+
+
+def package_version() -> str:
+    try:
+        return version("newsprism")
+    except PackageNotFoundError:
+        return "0"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new app over the store in `settings` (default: settings from file and environment)."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.newsroom = open_newsroom(settings)
+        app.state.write_lock = threading.Lock()
+        try:
+            yield
+        finally:
+            app.state.newsroom.close()
+
+    app = FastAPI(
+        title="newsprism", version=package_version(), lifespan=lifespan,
+        description="One story through many outlets: ingest articles, search them, see stories, summaries "
+                    "and claims across outlets. Writes need `Authorization: Bearer <key>` when the server has "
+                    "an API key; reads are open. Errors are `{\"error\": ..., \"detail\": [...]}`.",
+        responses={422: {"model": ErrorOut, "description": "a parameter or body field is invalid (named in detail)"}},
+    )
+    for module in (articles, search, stories, analysis, system):
+        app.include_router(module.router)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(StoreError, store_error)
+    app.add_exception_handler(Exception, unexpected_error)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app

@@ -1,0 +1,43 @@
+"""Analyses of articles given in the body, answered without storing them (reads: no key needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from api.http.deps import NewsroomDep, check_batch, raw_items
+from api.http.models import AnalysisRequest, ErrorOut, SummaryOut
+from engine.analysis import summarize
+from engine.pipeline import prepare
+from engine.records import Article
+from index.newsroom import Newsroom
+
+router = APIRouter(tags=["analysis"])
+
+BODY_ERRORS = {413: {"model": ErrorOut, "description": "body or batch over its limit"}}
+
+
+def prepared(body: AnalysisRequest, newsroom: Newsroom) -> tuple[list[Article], list[dict]]:
+    """The body's articles cleaned, split and embedded in memory, and what was left out with why."""
+    settings = newsroom.settings
+    check_batch(len(body.articles), settings)
+    articles, rejected = prepare(raw_items(body.articles), newsroom.embedder.encode, settings.max_article_chars,
+                                 settings.near_copy_jaccard)
+    rejections = [{"origin": r.origin, "reason": r.reason} for r in rejected]
+    if not articles:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
+            "error": "no article in the body could be read", "detail": [
+                {"field": r["origin"], "message": r["reason"], "type": "rejected"} for r in rejections]})
+    return articles, rejections
+
+
+@router.post("/summarize", response_model=SummaryOut, responses=BODY_ERRORS)
+def summarize_body(body: AnalysisRequest, newsroom: NewsroomDep) -> dict:
+    """Attributed extractive summary of the articles in the body; nothing is stored."""
+    articles, rejections = prepared(body, newsroom)
+    words = body.words
+    if words is None and body.sentences is None:
+        words = newsroom.settings.summary_words
+    qvec = newsroom.encode_query(body.query) if body.query else None
+    result = summarize(articles, newsroom.settings.model, words=words, sentences=body.sentences,
+                       query_vector=qvec, truncate=body.truncate)
+    return {**result, "rejections": rejections}

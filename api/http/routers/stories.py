@@ -1,0 +1,63 @@
+"""Stories the store has grouped: the list, one story, its attributed summary, its claims across outlets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.http.deps import FiltersDep, NewsroomDep, not_found
+from api.http.models import ErrorOut, StoriesOut, StoryOut, SummaryOut
+from engine.analysis import summarize
+from engine.records import Article
+from index.newsroom import Newsroom
+
+router = APIRouter(prefix="/stories", tags=["stories"])
+
+StoryId = Annotated[int, Path(ge=0, le=2**53, description="the story's id")]
+NOT_FOUND = {404: {"model": ErrorOut, "description": "no such story"}}
+
+
+def story_articles(newsroom: Newsroom, story_id: int) -> list[Article]:
+    articles = newsroom.story_articles(story_id)
+    if not articles:
+        raise not_found(f"story {story_id}")
+    return articles
+
+
+@router.get("", response_model=StoriesOut)
+def list_stories(
+    newsroom: NewsroomDep,
+    filters: FiltersDep,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many stories")] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="skip this many stories (paging)")] = 0,
+) -> dict:
+    """Stories, largest first, with `total` for paging; the filters pick the articles shown."""
+    return newsroom.stories(filters, limit=limit, offset=offset)
+
+
+@router.get("/{story_id}", response_model=StoryOut, responses=NOT_FOUND)
+def get_story(story_id: StoryId, newsroom: NewsroomDep) -> dict:
+    """One story and its articles in time order."""
+    found = newsroom.story(story_id)
+    if found is None:
+        raise not_found(f"story {story_id}")
+    return found
+
+
+@router.get("/{story_id}/summary", response_model=SummaryOut, responses=NOT_FOUND)
+def story_summary(
+    story_id: StoryId,
+    newsroom: NewsroomDep,
+    words: Annotated[int | None, Query(ge=1, le=5000, description="word budget (whole sentences)")] = None,
+    sentences: Annotated[int | None, Query(ge=1, le=200, description="number of sentences instead")] = None,
+    query: Annotated[str | None, Query(max_length=2000, description="focus on this question or topic")] = None,
+    truncate: Annotated[bool, Query(description="fill the word budget exactly, cutting the last sentence")] = False,
+) -> dict:
+    """Extractive summary in which every sentence names its article and the outlets that carry its claim."""
+    articles = story_articles(newsroom, story_id)
+    if words is None and sentences is None:
+        words = newsroom.settings.summary_words
+    qvec = newsroom.encode_query(query) if query else None
+    return summarize(articles, newsroom.settings.model, words=words, sentences=sentences, query_vector=qvec,
+                     truncate=truncate)
