@@ -293,24 +293,131 @@ def stories(since: str | None, until: str | None, outlet: str | None, lang: str 
         click.echo(f"({len(data['stories'])} of {data['total']} stories; --limit/--offset to page)")
 
 
-@cli.command()
-@click.argument("story_id", type=int)
-@db_option
-@json_option
-def story(story_id: int, db: str | None, as_json: bool) -> None:
-    """One story and its articles in time order.
+def format_changes(changes: dict) -> str:
+    """The morning check, for people."""
+    out = [f"story {changes['story_id']}: changes since {changes['since']}"]
+    out.append(f"new articles: {len(changes['new_articles'])}")
+    out += [f"  + {a['outlet']}: {a['title']}" for a in changes["new_articles"]]
+    if changes["new_outlets"]:
+        out.append(f"new outlets: {', '.join(changes['new_outlets'])}")
+    out.append(f"new claims: {len(changes['new_claims'])}")
+    out += [f"  + {c['text']}  [{', '.join(c['sources'])}]" for c in changes["new_claims"][:15]]
+    out.append(f"facts that now differ: {len(changes['changed_facts'])}")
+    for c in changes["changed_facts"]:
+        out.append(f"  ! {c['description']}")
+        out += [f"      {s['value']!r}: {', '.join(s['outlets'])}" for s in c["sides"]]
+    out.append(f"corrected articles: {len(changes['corrected_articles'])}")
+    for c in changes["corrected_articles"]:
+        out.append(f"  ~ {c['id']} ({c['outlet']}) v{c['from_version']} -> v{c['to_version']}")
+        for ch in c["changed"]:
+            marks = "; ".join(f"{x['before']!r} -> {x['after']!r}" for x in ch["changes"] if x["kind"] != "wording")
+            out.append(f"      {ch['after']}" + (f"  [{marks}]" if marks else ""))
+    return "\n".join(out)
+
+
+class StoryGroup(click.Group):
+    """`story ID` shows a story; `story merge|split|move|rename ...` are an editor's corrections."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        if args and args[0].lstrip("-").isdigit():
+            return "show", self.commands["show"], args
+        return super().resolve_command(ctx, args)
+
+
+@cli.group(cls=StoryGroup)
+def story() -> None:
+    """One story (`story ID`), or an editor's correction of the grouping.
 
     \b
-    Example:
+    Examples:
       newsprism story 3 --db ./store
+      newsprism story 3 --since 2025-03-06T00:00   # what changed since then
+      newsprism story merge 3 7                     # 7's articles join 3
+      newsprism story split 3 --articles a1 a2      # a1, a2 form a new story
+      newsprism story move a9 --to 4
+      newsprism story rename 3 "Ferry Aurora capsizes off Kellhaven"
+    Corrections stick: later ingests and recluster never undo them.
     """
-    found = open_newsroom(db).story(story_id)
+
+
+def curate(db: str | None, as_json: bool, action: Callable[[Any], dict]) -> None:
+    newsroom = open_newsroom(db)
+    try:
+        result = action(newsroom)
+    except KeyError as exc:
+        raise click.ClickException(str(exc.args[0])) from exc
+    if as_json:
+        emit_json(result)
+    else:
+        print_story(result, articles=True)
+
+
+@story.command("show")
+@click.argument("story_id", type=int)
+@click.option("--since", help="show what changed in the story since this time")
+@db_option
+@json_option
+def story_show(story_id: int, since: str | None, db: str | None, as_json: bool) -> None:
+    """A story and its articles in time order (with --since: what changed)."""
+    from engine.clean import normalize_date
+
+    newsroom = open_newsroom(db)
+    found = newsroom.story(story_id)
     if found is None:
         raise click.ClickException(f"no story {story_id}")
+    if since:
+        changes = newsroom.story_changes(story_id, _date_bound(since, normalize_date))
+        if as_json:
+            emit_json(changes)
+        else:
+            click.echo(format_changes(changes))
+        return
     if as_json:
         emit_json(found)
     else:
         print_story(found, articles=True)
+
+
+@story.command("merge")
+@click.argument("target", type=int)
+@click.argument("other", type=int)
+@db_option
+@json_option
+def story_merge(target: int, other: int, db: str | None, as_json: bool) -> None:
+    """Merge story OTHER into TARGET."""
+    curate(db, as_json, lambda n: n.merge_stories(target, other))
+
+
+@story.command("split")
+@click.argument("story_id", type=int)
+@click.option("--articles", "article_ids", multiple=True, required=True, help="article ids that form the new story")
+@click.argument("more", nargs=-1)
+@db_option
+@json_option
+def story_split(story_id: int, article_ids: tuple[str, ...], more: tuple[str, ...], db: str | None,
+                as_json: bool) -> None:
+    """Split the given articles out of a story into a new one."""
+    curate(db, as_json, lambda n: n.split_story(story_id, [*article_ids, *more]))
+
+
+@story.command("move")
+@click.argument("article_id")
+@click.option("--to", "target", type=int, required=True, help="the story the article belongs to")
+@db_option
+@json_option
+def story_move(article_id: str, target: int, db: str | None, as_json: bool) -> None:
+    """Move one article to another story."""
+    curate(db, as_json, lambda n: n.move_article(article_id, target))
+
+
+@story.command("rename")
+@click.argument("story_id", type=int)
+@click.argument("label")
+@db_option
+@json_option
+def story_rename(story_id: int, label: str, db: str | None, as_json: bool) -> None:
+    """Give a story the label an editor chose."""
+    curate(db, as_json, lambda n: n.rename_story(story_id, label))
 
 
 @cli.command()
@@ -347,7 +454,7 @@ def story_or_input(db: str | None, story_id: int | None, inputs: tuple[str, ...]
         settings = load_settings({"store": db})
         embedder = get_embedder(settings.model, settings.batch_size)
         articles, rejected = prepare(read_paths(inputs), embedder.encode, settings.max_article_chars,
-                                     settings.near_copy_jaccard)
+                                     settings.near_copy_jaccard, settings.canonical_outlet)
         for r in rejected:
             click.echo(f"rejected {r.origin}: {r.reason}", err=True)
         if not articles:
@@ -392,6 +499,62 @@ def summarize(story_id: int | None, inputs: tuple[str, ...], words: int | None, 
         emit_json(result)
     else:
         click.echo(format_summary(result))
+
+
+@cli.command()
+@click.argument("story_id", type=int, required=False)
+@click.option("--input", "inputs", multiple=True, metavar="FILE", help="article files (any ingest format); no store")
+@db_option
+@json_option
+def compare(story_id: int | None, inputs: tuple[str, ...], db: str | None, as_json: bool) -> None:
+    """Line up what each outlet says: shared claims with support, conflicts, single-outlet claims.
+
+    \b
+    Examples:
+      newsprism compare 3 --db ./store
+      newsprism compare --input reports/*.jsonl --json | jq '.conflicts'
+    """
+    from engine.analysis import language_split
+    from engine.claims import align, format_table
+
+    articles, _, model = story_or_input(db, story_id, inputs)
+    usable, warnings = language_split(articles, model)
+    alignment = align(usable)
+    if as_json:
+        emit_json({**alignment.to_dict(), "warnings": warnings})
+        return
+    click.echo(format_table(alignment))
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+@cli.command()
+@click.option("--before", required=True, help="remove articles published before this date")
+@click.option("--yes", is_flag=True, help="do not ask for confirmation")
+@db_option
+@json_option
+def prune(before: str, yes: bool, db: str | None, as_json: bool) -> None:
+    """Remove older articles with their sentences, vectors, full-text rows and emptied stories.
+
+    One consistent step in SQLite and FAISS; disk space comes back (VACUUM).
+
+    \b
+    Example:
+      newsprism prune --before 2024-01-01 --db ./store --yes
+    """
+    from engine.clean import normalize_date
+
+    bound = _date_bound(before, normalize_date)
+    newsroom = open_newsroom(db)
+    if not yes and sys.stdin.isatty():
+        n = newsroom.store.count("articles", "published < ?", [bound])
+        click.confirm(f"remove {n} articles published before {bound}?", abort=True)
+    result = newsroom.prune(bound)
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(f"removed {result['articles']} articles, {result['vectors']} vectors, {result['stories']} "
+                   f"stories; {result['bytes_before'] / 1e6:.1f} MB -> {result['bytes_after'] / 1e6:.1f} MB")
 
 
 @cli.command()

@@ -44,6 +44,14 @@ def summarize(articles: list[Article], model: str, words: int | None = None, sen
             "articles": len(usable), "outlets": sorted({a.outlet for a in usable}), "warnings": warnings}
 
 
+def compare(articles: list[Article], model: str) -> dict:
+    """The claims table of a set of articles: claims with support, conflicts, single-outlet claims."""
+    from engine.claims import align
+
+    usable, warnings = language_split(articles, model)
+    return {**align(usable).to_dict(), "warnings": warnings}
+
+
 def format_summary(result: dict) -> str:
     """A readable block: each sentence, then its outlet, date and the outlets that carry it."""
     lines = []

@@ -5,6 +5,7 @@ Every value remembers where it came from, so `newsprism config` can say why a va
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -44,7 +45,17 @@ class Settings:
     api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)"})
     max_batch: int = field(default=500, metadata={"help": "most articles in one HTTP batch"})
     max_body_bytes: int = field(default=20_000_000, metadata={"help": "largest HTTP body accepted"})
+    outlet_aliases: dict = field(default_factory=dict, metadata={
+        "help": "outlet name -> other names it appears under ([outlet_aliases] table; env: JSON)"})
     sources: dict[str, str] = field(default_factory=dict, repr=False, metadata={"internal": True})
+
+    def canonical_outlet(self, name: str) -> str:
+        """The one name an outlet goes by, whatever alias an input used (case-insensitive)."""
+        folded = name.strip().lower()
+        for canonical, aliases in self.outlet_aliases.items():
+            if folded == canonical.lower() or folded in (a.lower() for a in aliases):
+                return canonical
+        return name
 
     def describe(self) -> list[dict[str, Any]]:
         """Each setting with its value, its source and its help, for `newsprism config`."""
@@ -56,6 +67,11 @@ class Settings:
 
 
 def _coerce(name: str, raw: Any, kind: type) -> Any:
+    if kind is dict:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+            raise ValueError(f"setting {name!r} must map a name to a list of names")
+        return value
     if kind is bool or isinstance(kind, str) and kind == "bool":
         return raw if isinstance(raw, bool) else str(raw).lower() in {"1", "true", "yes", "on"}
     try:
@@ -65,7 +81,7 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
 
 
 def _types() -> dict[str, type]:
-    hints = {"str": str, "int": int, "float": float, "bool": bool}
+    hints = {"str": str, "int": int, "float": float, "bool": bool, "dict": dict}
     return {f.name: hints[str(f.type)] for f in fields(Settings) if not f.metadata.get("internal")}
 
 

@@ -30,12 +30,17 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def normalize(items: list[RawItem], max_chars: int) -> tuple[list[Article], list[Rejection]]:
-    """Raw records to Articles with canonical fields; bad records become Rejections."""
+def normalize(items: list[RawItem], max_chars: int,
+              canonical: Callable[[str], str] = str) -> tuple[list[Article], list[Rejection]]:
+    """Raw records to Articles with canonical fields (and outlet names); bad records become Rejections."""
     articles, rejected = [], []
     for item in items:
         result = to_article(item, max_chars)
-        (rejected if isinstance(result, Rejection) else articles).append(result)
+        if isinstance(result, Rejection):
+            rejected.append(result)
+        else:
+            result.outlet = canonical(result.outlet)
+            articles.append(result)
     return articles, rejected
 
 
@@ -132,11 +137,11 @@ def mark_copies(articles: list[Article], threshold: float) -> list[Article]:
 
 
 def prepare(items: Iterable[RawItem | Rejection], encode: Callable[[list[str]], np.ndarray], max_chars: int,
-            copy_threshold: float) -> tuple[list[Article], list[Rejection]]:
+            copy_threshold: float, canonical: Callable[[str], str] = str) -> tuple[list[Article], list[Rejection]]:
     """Articles ready for analysis without a store: every stage in memory, duplicates dropped."""
     items = list(items)
     rejected = [i for i in items if isinstance(i, Rejection)]
-    articles, bad = normalize([i for i in items if isinstance(i, RawItem)], max_chars)
+    articles, bad = normalize([i for i in items if isinstance(i, RawItem)], max_chars, canonical)
     rejected += bad
     unique: dict[str, Article] = {}
     for article in articles:

@@ -14,11 +14,12 @@ from functools import cached_property
 import numpy as np
 
 from engine import search as ranking
+from engine.analysis import compare
 from engine.config import Settings
 from engine.diff import diff_versions
 from engine.embed import Embedder, get_embedder
 from engine.records import Article, RawItem, Rejection, Sentence
-from engine.stories import StoryClusterer, StoryParams, story_features
+from engine.stories import Story, StoryClusterer, StoryParams, TermStats, story_features
 from index.ingest import Ingestor, IngestReport
 from index.store import Filters, Store, from_blob
 from index.stories import StoryKeeper
@@ -55,9 +56,11 @@ class Newsroom:
         """Regroup stored articles (all, or published since a date) in one batch pass.
 
         Story ids stay stable: each new group keeps the id of the old story holding most of its
-        articles; only groups with no such story get new ids. Emptied stories are removed.
+        articles; only groups with no such story get new ids. Emptied stories are removed. Articles
+        of stories an editor curated (merged, split, moved into, renamed) keep their story.
         """
         where, args = ("a.published >= ?", [since]) if since else ("1", [])
+        where += " AND (a.story_id IS NULL OR a.story_id NOT IN (SELECT story_id FROM stories WHERE curated = 1))"
         rows = self.store.conn.execute(f"SELECT a.aid, a.story_id FROM articles a WHERE {where}", args).fetchall()
         articles = self.load_articles([r["aid"] for r in rows])
         old = {a.id: a.story_id for a in articles}
@@ -219,6 +222,101 @@ class Newsroom:
                     found.append(result)
         return {"results": found[offset:offset + k], "total": len(found), "offset": offset, "mode": mode}
 
+    def prune(self, before: str) -> dict:
+        """Remove articles published before a date with everything hanging off them, in one transaction;
+        then give the space back (VACUUM). A kill mid-way rolls back; FAISS catches up on next open."""
+        with self.store.transaction() as conn:
+            aids = [r[0] for r in conn.execute("SELECT aid FROM articles WHERE published < ?", (before,))]
+            vids = [r[0] for aid in aids for r in conn.execute("SELECT vid FROM sentences WHERE aid = ?", (aid,))]
+            conn.executemany("DELETE FROM copy_bands WHERE aid = ?", [(a,) for a in aids])
+            conn.executemany("DELETE FROM articles WHERE aid = ?", [(a,) for a in aids])
+            orphans = Ingestor.drop_orphan_vectors(conn, vids)
+            conn.execute("UPDATE stories SET n_articles = (SELECT count(*) FROM articles a "
+                         "WHERE a.story_id = stories.story_id)")
+            emptied = conn.execute("DELETE FROM stories WHERE n_articles = 0").rowcount
+            self.store.bump_generation(conn)
+        self.cache.remove("sentences", np.asarray(orphans, dtype=np.int64))
+        self.cache.remove("articles", np.asarray(aids, dtype=np.int64))
+        self.cache.ensure()
+        self.cache.save()
+        before_bytes = self.store.size_on_disk()
+        with self.store.write_lock:
+            self.store.conn.execute("VACUUM")
+            self.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return {"articles": len(aids), "vectors": len(orphans), "stories": emptied,
+                "bytes_before": before_bytes, "bytes_after": self.store.size_on_disk()}
+
+    # -- editor curation: decisions that later ingests and reclusters keep ---------------------------
+    def _story_exists(self, conn, story_id: int) -> None:
+        if conn.execute("SELECT 1 FROM articles WHERE story_id = ? LIMIT 1", (story_id,)).fetchone() is None:
+            raise KeyError(f"no story {story_id}")
+
+    def _rebuild_story(self, conn, story_id: int, curated: bool = True) -> None:
+        """Recompute a story's running sums from its articles after an editor changed it."""
+        aids = [r[0] for r in conn.execute("SELECT aid FROM articles WHERE story_id = ?", (story_id,))]
+        articles = self.load_articles(aids, conn)
+        if not articles:
+            conn.execute("DELETE FROM stories WHERE story_id = ?", (story_id,))
+            return
+        docs = conn.execute("SELECT value FROM meta WHERE key = 'story_docs'").fetchone()
+        terms = TermStats(int(docs[0]) if docs else 0, {})
+        features = [story_features(a) for a in articles]
+        story = Story.of(features[0], story_id, features[0].time)
+        for f in features[1:]:
+            story.merge(Story.of(f, story_id, f.time), terms, StoryParams().max_terms)
+        label = conn.execute("SELECT label, curated FROM stories WHERE story_id = ?", (story_id,)).fetchone()
+        StoryKeeper.save_story(conn, story)
+        conn.execute("UPDATE stories SET curated = max(curated, ?) WHERE story_id = ?", (int(curated), story_id))
+        if label is not None and label["curated"]:
+            conn.execute("UPDATE stories SET label = ? WHERE story_id = ?", (label["label"], story_id))
+
+    def merge_stories(self, target: int, other: int) -> dict:
+        with self.store.transaction() as conn:
+            self._story_exists(conn, target)
+            self._story_exists(conn, other)
+            conn.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (target, other))
+            conn.execute("DELETE FROM stories WHERE story_id = ?", (other,))
+            self._rebuild_story(conn, target)
+        return self.story(target)
+
+    def split_story(self, story_id: int, article_ids: list[str]) -> dict:
+        with self.store.transaction() as conn:
+            self._story_exists(conn, story_id)
+            aids = self._aids_in(conn, article_ids, story_id)
+            new_id = int(conn.execute("SELECT coalesce(max(story_id), 0) FROM stories").fetchone()[0]) + 1
+            conn.executemany("UPDATE articles SET story_id = ? WHERE aid = ?", [(new_id, a) for a in aids])
+            self._rebuild_story(conn, new_id)
+            self._rebuild_story(conn, story_id)
+        return self.story(new_id)
+
+    def move_article(self, article_id: str, story_id: int) -> dict:
+        with self.store.transaction() as conn:
+            self._story_exists(conn, story_id)
+            row = conn.execute("SELECT aid, story_id FROM articles WHERE ext_id = ?", (article_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no article {article_id!r}")
+            conn.execute("UPDATE articles SET story_id = ? WHERE aid = ?", (story_id, row["aid"]))
+            self._rebuild_story(conn, story_id)
+            if row["story_id"] is not None and row["story_id"] != story_id:
+                self._rebuild_story(conn, row["story_id"])
+        return self.story(story_id)
+
+    def rename_story(self, story_id: int, label: str) -> dict:
+        with self.store.transaction() as conn:
+            self._story_exists(conn, story_id)
+            conn.execute("UPDATE stories SET label = ?, curated = 1 WHERE story_id = ?", (label, story_id))
+        return self.story(story_id)
+
+    @staticmethod
+    def _aids_in(conn, article_ids: list[str], story_id: int) -> list[int]:
+        aids = []
+        for ext in article_ids:
+            row = conn.execute("SELECT aid, story_id FROM articles WHERE ext_id = ?", (ext,)).fetchone()
+            if row is None or row["story_id"] != story_id:
+                raise KeyError(f"article {ext!r} is not in story {story_id}")
+            aids.append(row["aid"])
+        return aids
+
     # -- reading ----------------------------------------------------------------------------------
     def article(self, ext_id: str, diff: bool = False) -> dict | None:
         """An article as every face shows it: fields, sentences, versions, copies (and diffs)."""
@@ -287,20 +385,56 @@ class Newsroom:
         found = [s for s in self.stories()["stories"] if s["id"] == story_id]
         return found[0] if found else None
 
+    def story_changes(self, story_id: int, since: str) -> dict:
+        """What an editor checks each morning: what changed in a story since a time.
+
+        New articles and outlets, new claims (first carried by an article taken in since then),
+        conflicts a new article brought in (numbers, dates, names differing from earlier reports),
+        and corrected articles with their changed sentences.
+        """
+        conn = self.store.conn
+        rows = conn.execute("SELECT aid, ext_id, title, outlet, published, url, ingested, version FROM articles "
+                            "WHERE story_id = ? ORDER BY published, ext_id", (story_id,)).fetchall()
+        fresh = {r["ext_id"] for r in rows if r["ingested"] >= since}
+        old_outlets = {r["outlet"] for r in rows if r["ext_id"] not in fresh}
+        corrected = []
+        for r in rows:
+            versions = conn.execute("SELECT version, text, ingested FROM article_versions WHERE aid = ? "
+                                    "ORDER BY version", (r["aid"],)).fetchall()
+            for before, after in zip(versions, versions[1:], strict=False):
+                if after["ingested"] >= since:
+                    corrected.append({"id": r["ext_id"], "outlet": r["outlet"], "url": r["url"],
+                                      "from_version": before["version"], "to_version": after["version"],
+                                      **diff_versions(before["text"], after["text"])})
+        table = compare(self.story_articles(story_id), self.settings.model)
+        new_claims = [c for c in table["claims"]
+                      if all(m["article_id"] in fresh for m in c["members"]) and c["members"]]
+        changed_facts = [c for c in table["conflicts"]
+                         if any(a in fresh for side in c["sides"] for a in side["articles"])
+                         and any(a not in fresh for side in c["sides"] for a in side["articles"])]
+        return {
+            "story_id": story_id, "since": since,
+            "new_articles": [{"id": r["ext_id"], "title": r["title"], "outlet": r["outlet"],
+                              "published": r["published"], "url": r["url"]} for r in rows if r["ext_id"] in fresh],
+            "new_outlets": sorted({r["outlet"] for r in rows if r["ext_id"] in fresh} - old_outlets),
+            "new_claims": new_claims, "changed_facts": changed_facts, "corrected_articles": corrected,
+        }
+
     def story_articles(self, story_id: int) -> list[Article]:
         aids = [r[0] for r in self.store.conn.execute("SELECT aid FROM articles WHERE story_id = ?", (story_id,))]
         return self.load_articles(aids)
 
-    def load_articles(self, aids: list[int]) -> list[Article]:
+    def load_articles(self, aids: list[int], conn=None) -> list[Article]:
         """Stored articles as engine records, sentences and vectors filled, in publication order."""
+        conn = conn or self.store.conn
         out = []
         for aid in aids:
-            row = self.store.conn.execute(
+            row = conn.execute(
                 "SELECT a.*, o.ext_id AS original FROM articles a LEFT JOIN articles o ON o.aid = a.copy_of "
                 "WHERE a.aid = ?", (aid,)).fetchone()
             if row is None:
                 continue
-            sentences = self.store.conn.execute(
+            sentences = conn.execute(
                 'SELECT s.position, s.paragraph, s.start, s."end", s.text, s.sid, v.vec FROM sentences s '
                 "JOIN vectors v ON v.vid = s.vid WHERE s.aid = ? ORDER BY s.position", (aid,)).fetchall()
             out.append(Article(
