@@ -258,6 +258,20 @@ def print_story(story: dict, articles: bool) -> None:
             click.echo(f"     {(a['published'] or 'undated')[:16]}  {a['outlet']:<28} {a['title']}{copy}")
 
 
+def groups_option(func: Callable) -> Callable:
+    return click.option("--groups", "groups_file", metavar="FILE", type=click.Path(dir_okay=False),
+                        help="outlet groups (TOML, see engine/groups.py): coverage per group, blind spots")(func)
+
+
+def load_outlet_groups(path: str | None):
+    """The editor's outlet groups, or None without --groups."""
+    if not path:
+        return None
+    from engine.groups import load_groups
+
+    return load_groups(path)
+
+
 @cli.command()
 @click.option("--since", help="only articles published on or after this date")
 @click.option("--until", help="only articles published on or before this date")
@@ -265,23 +279,32 @@ def print_story(story: dict, articles: bool) -> None:
 @click.option("--lang", help="only articles in this language")
 @click.option("--limit", type=int, help="at most this many stories")
 @click.option("--offset", type=int, default=0, help="skip this many stories (paging)")
+@groups_option
 @db_option
 @json_option
 def stories(since: str | None, until: str | None, outlet: str | None, lang: str | None, limit: int | None,
-            offset: int, db: str | None, as_json: bool) -> None:
+            offset: int, groups_file: str | None, db: str | None, as_json: bool) -> None:
     """Stories, largest first: label, dates, article and outlet counts.
+
+    With --groups, a story that two or more outlets carry, all of one group, is marked as a blind
+    spot (in --json: "blind_spot": {"only_group", "outlets", "missing"}, else null).
 
     \b
     Examples:
       newsprism stories --db ./store
       newsprism stories --since 2025-03-05 --limit 10
       newsprism stories --json | jq '.stories[0].articles[].id'
+      newsprism stories --groups outlet-groups.toml --json | jq '.stories[] | select(.blind_spot)'
     """
     from engine.clean import normalize_date
 
+    groups = load_outlet_groups(groups_file)
     filters = Filters(outlet=outlet, lang=lang, since=_date_bound(since, normalize_date),
                       until=_date_bound(until, normalize_date, end=True))
     data = open_newsroom(db).stories(filters, limit=limit, offset=offset)
+    if groups:
+        for story in data["stories"]:
+            story["blind_spot"] = groups.blind_spot(story["outlets"])
     if as_json:
         emit_json(data)
         return
@@ -289,6 +312,10 @@ def stories(since: str | None, until: str | None, outlet: str | None, lang: str 
         click.echo("no stories")
     for story in data["stories"]:
         print_story(story, articles=False)
+        if story.get("blind_spot"):
+            spot = story["blind_spot"]
+            click.echo(f"     blind spot: only {spot['only_group']} carries it (nothing from "
+                       f"{', '.join(spot['missing'])})")
     if data["total"] > len(data["stories"]):
         click.echo(f"({len(data['stories'])} of {data['total']} stories; --limit/--offset to page)")
 
