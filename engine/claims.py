@@ -1,0 +1,563 @@
+"""Claims across outlets: which sentences of different articles state the same thing, who carried each
+claim first, how many independent reports support it, and where outlets disagree on its facts.
+
+Pure engine: Articles with sentence vectors in, plain objects out (and `to_dict` for JSON).
+
+Method, for a set of articles (one story):
+
+1. Candidates. Body sentences (titles excluded) are compared by embedding cosine with one matrix product
+   per article; each sentence keeps its nearest sentence in every other article (the "one sentence per
+   article" rule), if close enough. Both directions are kept, so a sentence that states two facts can be
+   the best match of two different sentences of an article.
+2. Links. Each candidate pair is scored by the same-claim decision of engine/sameclaim.py, computed on
+   text whose numbers and weekdays are masked (facts.mask): "14 dead" and "11 dead" must align so that
+   their difference can be reported, and the MSRP-trained decision would call them different. A pair
+   that also agrees on a specific fact (same number or date in the same role) needs a lower probability.
+3. Groups. Links are merged best first into groups with at most one sentence per article, and two groups
+   merge only if most of the pairs between them are linked (no chaining through one loose link). Then
+   each group takes in sentences of further articles that link to most of its members, even if they
+   already belong to another group: a sentence that states two facts belongs to two claims.
+4. Facts. Inside each group, linked sentences of independent reports are compared fact by fact
+   (engine/facts.py). A difference becomes a conflict with one side per value; the minority side leaves
+   the claim and becomes a claim of its own, so support counts only the reports that agree.
+
+Support counts independent reports: distinct outlets, where a wire copy (Article.copy_of) counts as its
+original's outlet.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import textwrap
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine import facts
+from engine.records import Article, Sentence
+from engine.sameclaim import SameClaim
+
+KIND_ORDER = {"consensus": 0, "corroborated": 1, "single-source": 2}
+CONFLICT_ORDER = {"number": 0, "money": 0, "date": 1, "name": 2, "negation": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class AlignParams:
+    """Knobs of `align`; the defaults were set on the demo corpus (engine/demo)."""
+
+    min_cosine: float = 0.45  # candidate pairs: embedding cosine at least this
+    max_articles: int = 60  # per sentence, candidates from at most this many nearest articles
+    link: float = 0.0  # link score (below) a candidate pair needs to count at all
+    fact_bonus: float = 0.1  # added to P(same claim) when both sentences state the same fact (facts.shared_facts)
+    group: float = 0.04  # mean link score (a missing link counts 0) that keeps a group together
+    attach: float = 0.08  # mean link score with which a sentence also joins a further group
+    min_words: int = 4  # shorter sentences ("Share this article") are not claims
+    decider: SameClaim | None = None  # the same-claim decision; SameClaim() with shipped weights if None
+
+
+@dataclass(slots=True)
+class Member:
+    """One sentence that carries a claim."""
+
+    article_id: str
+    outlet: str
+    text: str
+    position: int
+    published: str | None
+    url: str | None
+
+    def to_dict(self) -> dict:
+        return {"article_id": self.article_id, "outlet": self.outlet, "sentence": self.text,
+                "position": self.position, "published": self.published, "url": self.url}
+
+
+@dataclass(slots=True)
+class Claim:
+    """A statement carried by one or more articles; `support` counts independent reports."""
+
+    id: str
+    kind: str  # consensus | corroborated | single-source
+    text: str  # representative sentence: the most central, then earliest
+    members: list[Member]
+    sources: list[str]  # every outlet that carried it, copies included
+    support: int
+    first: dict  # {"outlet", "published", "article_id"} of the earliest member
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "text": self.text, "support": self.support,
+                "sources": self.sources, "first": self.first, "members": [m.to_dict() for m in self.members]}
+
+
+@dataclass(slots=True)
+class ConflictSide:
+    """What one group of outlets says about a disputed fact."""
+
+    value: str
+    outlets: list[str]
+    articles: list[str]
+    sentence: str
+    published: str | None
+    claim_id: str = ""
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "outlets": self.outlets, "articles": self.articles,
+                "sentence": self.sentence, "published": self.published, "claim_id": self.claim_id}
+
+
+@dataclass(slots=True)
+class Conflict:
+    """Aligned sentences whose facts differ: what differs and who says what."""
+
+    kind: str  # number | money | date | name | negation
+    sides: list[ConflictSide]
+    description: str
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "sides": [s.to_dict() for s in self.sides], "description": self.description}
+
+
+@dataclass(slots=True)
+class Alignment:
+    """Claims of a set of articles, conflicts first in importance."""
+
+    articles: int
+    outlets: list[str]
+    claims: list[Claim]
+    conflicts: list[Conflict]
+    single_source: dict[str, list[Claim]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "articles": self.articles,
+            "outlets": self.outlets,
+            "claims": [c.to_dict() for c in self.claims],
+            "conflicts": [c.to_dict() for c in self.conflicts],
+            "single_source": {o: [c.to_dict() for c in cs] for o, cs in self.single_source.items()},
+        }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pairs
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def compare_sentences(a: str, b: str, va: np.ndarray, vb: np.ndarray, published_a: str | None = None,
+                      published_b: str | None = None, params: AlignParams | None = None) -> dict:
+    """Two sentences side by side: cosine, the same-claim decision (on masked text) and differing facts.
+
+    Facts are compared only when the sentences state the same claim, as in `align`.
+    """
+    params = params or AlignParams()
+    va, vb = np.asarray(va, dtype=np.float32), np.asarray(vb, dtype=np.float32)
+    cos = float(np.dot(va, vb))
+    fa, fb = facts.extract(a, published_a), facts.extract(b, published_b)
+    score = _pair_scores(params.decider or SameClaim(), [(fa, fb)], va[None, :], vb[None, :], params)[0]
+    prob = score - (params.fact_bonus if facts.shared_facts(fa, fb) else 0.0)
+    same = cos >= params.min_cosine and score >= params.group
+    diffs = facts.differences(fa, fb) if same else []
+    return {"similarity": cos, "same_claim": same, "probability": prob,
+            "conflicts": [{"kind": d.kind, "a": d.a, "b": d.b, "about": d.role} for d in diffs]}
+
+
+@dataclass(slots=True)
+class _Story:
+    """The sentences being aligned. Identical sentences of one day (wire copies) are one unit, so that a
+    copy neither counts as a second report nor makes a group look more coherent than it is."""
+
+    articles: list[Article]
+    source: list[str]  # per article: its independent report (the original's outlet for a copy)
+    units: list[list[tuple[int, Sentence]]]  # per unit: (article index, sentence) of each occurrence
+    arts: list[frozenset[int]]  # per unit: the articles it occurs in
+    vectors: np.ndarray  # per unit
+    facts: list[facts.Facts]  # per unit
+
+    def text(self, u: int) -> str:
+        return self.units[u][0][1].text
+
+    def sources(self, units: Sequence[int]) -> set[str]:
+        return {self.source[k] for u in units for k in self.arts[u]}
+
+    def published(self, u: int) -> str:
+        return min(self.articles[k].published or "9999" for k in self.arts[u])
+
+
+def _independent_sources(articles: Sequence[Article]) -> list[str]:
+    """Per article, the report it is: its outlet, or for a wire copy its original's outlet."""
+    by_id = {a.id: a for a in articles}
+    out = []
+    for article in articles:
+        root, seen = article, {article.id}
+        while root.copy_of and root.copy_of in by_id and root.copy_of not in seen:
+            seen.add(root.copy_of)
+            root = by_id[root.copy_of]
+        out.append(f"copy of {root.copy_of}" if root.copy_of else root.outlet)
+    return out
+
+
+def _story(articles: Sequence[Article], params: AlignParams) -> _Story:
+    arts = list(articles)
+    index: dict[tuple[str, str], int] = {}
+    units: list[list[tuple[int, Sentence]]] = []
+    for k, article in enumerate(arts):
+        day = (article.published or "")[:10]
+        for s in article.body():
+            if s.vector is None or len(s.text.split()) < params.min_words:
+                continue
+            key = (" ".join(s.text.lower().split()), day)
+            if key not in index:
+                index[key] = len(units)
+                units.append([])
+            if all(k != j for j, _ in units[index[key]]):
+                units[index[key]].append((k, s))
+    dim = len(units[0][0][1].vector) if units else 1
+    vectors = np.asarray([occ[0][1].vector for occ in units], dtype=np.float32).reshape(len(units), dim)
+    return _Story(arts, _independent_sources(arts), units, [frozenset(k for k, _ in occ) for occ in units], vectors,
+                  [facts.extract(occ[0][1].text, arts[occ[0][0]].published) for occ in units])
+
+
+def _candidates(story: _Story, params: AlignParams) -> tuple[np.ndarray, np.ndarray]:
+    """Unit pairs (i < j) where j is i's nearest sentence in one of j's articles or the other way round."""
+    n, n_art = len(story.units), len(story.articles)
+    per_article: list[list[int]] = [[] for _ in range(n_art)]
+    for u, arts in enumerate(story.arts):
+        for k in arts:
+            per_article[k].append(u)
+    best = np.full((n, n_art), -1.0, dtype=np.float32)
+    arg = np.zeros((n, n_art), dtype=np.int64)
+    for k, members in enumerate(per_article):
+        if not members:
+            continue
+        sims = story.vectors @ story.vectors[members].T
+        local = np.argmax(sims, axis=1)
+        best[:, k] = sims[np.arange(n), local]
+        arg[:, k] = np.asarray(members)[local]
+    for u, arts in enumerate(story.arts):
+        best[u, list(arts)] = -1.0
+    if n_art > params.max_articles:  # keep each sentence's nearest articles only
+        cut = np.partition(best, n_art - params.max_articles, axis=1)[:, n_art - params.max_articles]
+        best[best < cut[:, None]] = -1.0
+    rows, cols = np.nonzero(best >= params.min_cosine)
+    i, j = rows, arg[rows, cols]
+    pairs = {(min(a, b), max(a, b)) for a, b in zip(i.tolist(), j.tolist(), strict=True)
+             if not story.arts[a] & story.arts[b]}
+    ordered = sorted(pairs)
+    return (np.asarray([a for a, _ in ordered], dtype=np.int64), np.asarray([b for _, b in ordered], dtype=np.int64))
+
+
+def _pair_scores(decider: SameClaim, pairs: Sequence[tuple[facts.Facts, facts.Facts]], va: np.ndarray,
+                 vb: np.ndarray, params: AlignParams) -> list[float]:
+    """Link score of each pair: P(same claim), plus `fact_bonus` when both state the same fact.
+
+    Sentences that state the same fact are scored with their numbers and weekdays masked, so that a
+    difference in value ("14 dead" / "11 dead") does not hide that they make the same claim. Others keep
+    their numbers: different numbers in different roles are evidence of different claims."""
+    shared = [facts.shared_facts(fa, fb) > 0 for fa, fb in pairs]
+    view = [(facts.mask, facts.mask) if s else (facts.strip_dateline, facts.strip_dateline) for s in shared]
+    probs = decider.probabilities([f(fa.text) for (fa, _), (f, _) in zip(pairs, view, strict=True)],
+                                  [g(fb.text) for (_, fb), (_, g) in zip(pairs, view, strict=True)], va, vb)
+    return [float(p) + (params.fact_bonus if s else 0.0) for p, s in zip(probs, shared, strict=True)]
+
+
+def _links(story: _Story, params: AlignParams) -> dict[tuple[int, int], float]:
+    """Linked unit pairs (i < j) with their link score."""
+    i, j = _candidates(story, params)
+    if len(i) == 0:
+        return {}
+    pairs = [(story.facts[a], story.facts[b]) for a, b in zip(i.tolist(), j.tolist(), strict=True)]
+    scores = _pair_scores(params.decider or SameClaim(), pairs, story.vectors[i], story.vectors[j], params)
+    return {(a, b): score for a, b, score in zip(i.tolist(), j.tolist(), scores, strict=True) if score >= params.link}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Groups
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _cluster(story: _Story, links: dict[tuple[int, int], float], params: AlignParams) -> list[list[int]]:
+    """Average-linkage merging of units (a missing link counts as 0) under "one sentence per article":
+    a group grows only while the mean link score between its parts stays at `params.group`."""
+    members: dict[int, list[int]] = {u: [u] for u in range(len(story.units))}
+    arts: dict[int, frozenset[int]] = dict(enumerate(story.arts))
+    between: dict[int, dict[int, float]] = defaultdict(dict)
+    for (a, b), score in links.items():
+        between[a][b] = between[b][a] = score
+    heap = [(-score, a, b) for (a, b), score in links.items()]
+    heapq.heapify(heap)
+    while heap:
+        neg, a, b = heapq.heappop(heap)
+        if a not in members or b not in members or arts[a] & arts[b]:
+            continue
+        mean = between[a].get(b, 0.0) / (len(members[a]) * len(members[b]))
+        if abs(mean + neg) > 1e-12:
+            continue  # stale entry: one side has grown since
+        if mean < params.group:
+            break
+        members[a].extend(members.pop(b))
+        arts[a] = arts[a] | arts.pop(b)
+        for other, total in between.pop(b).items():
+            del between[other][b]
+            if other != a:
+                between[a][other] = between[other][a] = between[a].get(other, 0.0) + total
+        between[a].pop(b, None)
+        for other, total in between[a].items():
+            heapq.heappush(heap, (-total / (len(members[a]) * len(members[other])), min(a, other), max(a, other)))
+    return [m for m in members.values() if len(m) > 1]
+
+
+def _attach(story: _Story, groups: list[list[int]], links: dict[tuple[int, int], float],
+            params: AlignParams) -> list[list[int]]:
+    """Let each group also take in sentences of its missing articles whose mean link score to its members is
+    high enough, even if they sit in another group: a sentence that states two facts makes two claims."""
+    neighbours: dict[int, dict[int, float]] = defaultdict(dict)
+    for (a, b), score in links.items():
+        neighbours[a][b] = neighbours[b][a] = score
+    out = []
+    for group in groups:
+        arts = set().union(*(story.arts[u] for u in group))
+        totals: dict[int, float] = defaultdict(float)
+        for u in group:
+            for v, score in neighbours[u].items():
+                if not story.arts[v] & arts:
+                    totals[v] += score
+        grown = list(group)
+        for v, total in sorted(totals.items(), key=lambda kv: -kv[1]):
+            if total / len(group) >= params.attach and not story.arts[v] & arts:
+                grown.append(v)
+                arts |= story.arts[v]
+        out.append(grown)
+    return out
+
+
+def _anchored(story: _Story) -> list[list[int]]:
+    """Claims that rest on one number: sentences of independent reports that state the same quantity with
+    agreeing values ("about 240,000 packs" / "240,000 packs"), however different the rest of the sentence."""
+    entries = sorted(((q.unit, q.lo, u, q) for u, f in enumerate(story.facts) for q in f.quantities),
+                     key=lambda e: (e[0], e[1]))
+    parent = list(range(len(entries)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for k, (unit, _, u, q) in enumerate(entries):
+        for m in range(k + 1, min(len(entries), k + 200)):
+            unit_m, lo_m, v, r = entries[m]
+            if unit_m != unit or lo_m > q.hi:
+                break
+            if not story.arts[u] & story.arts[v] and facts.same_quantity(q, r) and q.agrees(r):
+                parent[root(m)] = root(k)
+    components: dict[int, dict[int, int]] = defaultdict(dict)  # root -> article -> unit
+    for k, (_, _, u, _) in enumerate(entries):
+        chosen = components[root(k)]
+        for art in story.arts[u]:
+            if art not in chosen or story.units[u][0][1].position < story.units[chosen[art]][0][1].position:
+                chosen[art] = u
+    groups = []
+    for chosen in components.values():
+        units = sorted(set(chosen.values()))
+        taken: set[int] = set()
+        group = []
+        for u in units:  # a unit spanning several articles (a copy) must not clash with another
+            if not story.arts[u] & taken:
+                group.append(u)
+                taken |= story.arts[u]
+        if len(story.sources(group)) >= 2:
+            groups.append(group)
+    return groups
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Claims and conflicts
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _members(story: _Story, units: Sequence[int]) -> list[Member]:
+    out = []
+    for u in units:
+        for k, s in story.units[u]:
+            article = story.articles[k]
+            out.append(Member(article.id, article.outlet, s.text, s.position, article.published, article.url))
+    return sorted(out, key=lambda m: (m.published or "9999", m.article_id))
+
+
+def _central(story: _Story, units: list[int]) -> int:
+    """The member most similar to all others (summed cosine); the earliest report on ties."""
+    vecs = story.vectors[units]
+    centrality = (vecs @ vecs.T).sum(axis=1).round(4)
+    return min(range(len(units)), key=lambda i: (-centrality[i], story.published(units[i]),
+                                                  story.units[units[i]][0][1].position))
+
+
+def _kind(support: int, consensus: int) -> str:
+    if support >= consensus:
+        return "consensus"
+    return "corroborated" if support >= 2 else "single-source"
+
+
+def _sides(story: _Story, units: list[int], x: int, y: int, diff: facts.Difference) -> tuple[list[int], list[int]]:
+    """Members that side with x and with y on `diff`: those that differ the same way from the other one."""
+    side_x, side_y = [x], [y]
+    for u in units:
+        if u in (x, y):
+            continue
+        with_x = any(d.kind == diff.kind for d in facts.differences(story.facts[u], story.facts[y]))
+        with_y = any(d.kind == diff.kind for d in facts.differences(story.facts[u], story.facts[x]))
+        if with_x and not with_y:
+            side_x.append(u)
+        elif with_y and not with_x:
+            side_y.append(u)
+    return side_x, side_y
+
+
+def _majority_first(story: _Story, side_a: list[int], side_b: list[int]) -> bool:
+    """Whether side_a is the claim's main side: more independent reports, then the earlier report."""
+    first_a = min(story.published(u) for u in side_a)
+    first_b = min(story.published(u) for u in side_b)
+    return (len(story.sources(side_a)), first_b) >= (len(story.sources(side_b)), first_a)
+
+
+def _find_conflicts(story: _Story, units: list[int], links: dict[tuple[int, int], float]
+                    ) -> list[tuple[facts.Difference, list[int], list[int]]]:
+    """Differences between linked members of independent reports, each with the members on both sides."""
+    found: list[tuple[facts.Difference, list[int], list[int]]] = []
+    for a in units:
+        for b in units:
+            if a >= b or (a, b) not in links or story.sources([a]) & story.sources([b]):
+                continue
+            for diff in facts.differences(story.facts[a], story.facts[b]):
+                if any(d.kind == diff.kind and {a, b} <= set(sa) | set(sb) for d, sa, sb in found):
+                    continue
+                side_a, side_b = _sides(story, units, a, b, diff)
+                found.append((diff, side_a, side_b))
+    return found
+
+
+def _describe(kind: str, role: str, sides: list[ConflictSide]) -> str:
+    what = {"number": "number", "money": "amount", "date": "date", "name": "name", "negation": "statement"}[kind]
+    about = f" ({role})" if role else ""
+    parts = [f"{s.value!r} ({', '.join(s.outlets)})" for s in sides]
+    return f"Different {what}{about}: " + " vs ".join(parts)
+
+
+def _conflict(story: _Story, diff: facts.Difference, side_a: list[int], side_b: list[int]) -> Conflict:
+    sides = []
+    for units, value in ((side_a, diff.a), (side_b, diff.b)):
+        first = min(units, key=story.published)
+        members = _members(story, units)
+        sides.append(ConflictSide(value=value, outlets=sorted({m.outlet for m in members}),
+                                  articles=sorted({m.article_id for m in members}), sentence=story.text(first),
+                                  published=story.published(first) if story.published(first) != "9999" else None))
+    return Conflict(diff.kind, sides, _describe(diff.kind, diff.role, sides))
+
+
+class _Claims:
+    """Claims under construction: one per distinct set of units, so overlapping groups do not repeat one."""
+
+    def __init__(self, story: _Story) -> None:
+        self.story = story
+        self.by_units: dict[frozenset[int], Claim] = {}
+        self.consensus = max(2, math.ceil(0.5 * len(set(story.source))))
+
+    def make(self, units: list[int]) -> Claim:
+        key = frozenset(units)
+        if key not in self.by_units:
+            story = self.story
+            members = _members(story, units)
+            first = members[0]
+            support = len(story.sources(units))
+            self.by_units[key] = Claim(
+                id="", kind=_kind(support, self.consensus), text=story.text(units[_central(story, units)]),
+                members=members, sources=sorted({m.outlet for m in members}), support=support,
+                first={"outlet": first.outlet, "published": first.published, "article_id": first.article_id})
+        return self.by_units[key]
+
+
+def align(articles: list[Article], params: AlignParams | None = None) -> Alignment:
+    """Claims, conflicts and single-source statements of a set of articles whose sentences are embedded."""
+    params = params or AlignParams()
+    story = _story(articles, params)
+    links = _links(story, params) if len(story.units) > 1 else {}
+    groups = _attach(story, _cluster(story, links, params), links, params)
+    sets = [set(g) for g in groups]
+    groups += [g for g in _anchored(story) if not any(set(g) <= other for other in sets)]
+    made = _Claims(story)
+    conflicts: list[tuple[Conflict, list[Claim]]] = []
+    for group in groups:
+        remaining = list(group)
+        pending: list[tuple[Conflict, list[Claim], bool]] = []
+        for diff, side_a, side_b in _find_conflicts(story, group, links):
+            side_a = [u for u in side_a if u in remaining]
+            side_b = [u for u in side_b if u in remaining]
+            if not side_a or not side_b:
+                continue
+            a_major = _majority_first(story, side_a, side_b)
+            minor = side_b if a_major else side_a
+            remaining = [u for u in remaining if u not in minor]
+            pending.append((_conflict(story, diff, side_a, side_b), [made.make(minor)], a_major))
+        main = made.make(remaining) if remaining else None
+        for conflict, (minor_claim,), a_major in pending:
+            conflicts.append((conflict, [main, minor_claim] if a_major else [minor_claim, main]))
+    grouped = {u for g in groups for u in g}
+    for u in range(len(story.units)):
+        if u not in grouped:
+            made.make([u])
+
+    claims = sorted(made.by_units.values(), key=lambda c: (KIND_ORDER[c.kind], -c.support,
+                                                            c.first["published"] or "9999", c.text))
+    for k, claim in enumerate(claims, 1):
+        claim.id = f"c{k}"
+    for conflict, side_claims in conflicts:
+        for side, claim in zip(conflict.sides, side_claims, strict=True):
+            side.claim_id = claim.id if claim else ""
+    ordered = sorted((c for c, _ in conflicts), key=lambda c: (CONFLICT_ORDER[c.kind],
+                                                                -sum(len(s.articles) for s in c.sides)))
+    single: dict[str, list[Claim]] = defaultdict(list)
+    for claim in claims:
+        if claim.kind == "single-source":
+            single[claim.first["outlet"]].append(claim)
+    return Alignment(len(story.articles), sorted({a.outlet for a in story.articles}), claims, ordered,
+                     dict(sorted(single.items())))
+
+
+def format_table(alignment: Alignment, width: int = 110) -> str:
+    """A plain-text claims table for people: conflicts first, then consensus, corroborated, and what each
+    outlet alone reports."""
+    indent = " " * 6
+
+    def wrap(text: str, first: str = indent) -> list[str]:
+        return textwrap.wrap(text, width, initial_indent=first, subsequent_indent=indent) or [first.rstrip()]
+
+    def when(published: str | None) -> str:
+        return published.replace("T", " ").removesuffix("Z")[:16] if published else "undated"
+
+    lines = [f"{alignment.articles} articles, {len(alignment.outlets)} outlets: {', '.join(alignment.outlets)}", ""]
+    lines.append(f"CONFLICTS ({len(alignment.conflicts)})")
+    for k, conflict in enumerate(alignment.conflicts, 1):
+        lines += wrap(f"{conflict.kind}: {conflict.description}", f"{k:>3}.  ")
+        for side in conflict.sides:
+            lines += wrap(f"{side.value!r} - {', '.join(side.outlets)} ({when(side.published)}): "
+                          f"\"{side.sentence}\"", indent + "- ")
+    if not alignment.conflicts:
+        lines.append(indent + "none found")
+    for kind, title in (("consensus", "CONSENSUS"), ("corroborated", "CORROBORATED")):
+        claims = [c for c in alignment.claims if c.kind == kind]
+        lines += ["", f"{title} ({len(claims)})"]
+        for claim in claims:
+            first = claim.first
+            lines += wrap(f"{claim.text}", f"{claim.id:>4}  ")
+            lines += wrap(f"support {claim.support} | first: {first['outlet']} ({when(first['published'])}) | "
+                          f"{', '.join(claim.sources)}")
+        if not claims:
+            lines.append(indent + "none")
+    total = sum(len(v) for v in alignment.single_source.values())
+    lines += ["", f"SINGLE-SOURCE ({total})"]
+    for outlet, claims in alignment.single_source.items():
+        lines.append(f"  {outlet} ({len(claims)})")
+        for claim in claims:
+            lines += wrap(claim.text, indent + "- ")
+    return "\n".join(lines)

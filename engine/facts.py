@@ -1,0 +1,1057 @@
+"""Facts of a news sentence, normalised so that two outlets' versions of one claim can be compared.
+
+Conflicts between outlets are differences in facts, not in wording: "three" = "3", "a dozen" = 12,
+"1.2 million" = "1,200,000", and "at least 40" is the range [40, inf), which agrees with "42". So every
+sentence is reduced to
+
+* quantities: a value range (bounds from "at least", "about", rounding), a unit family (count, percent,
+  percentage points, a currency, a measure, ordinal, score, age) and a role: the content words around the
+  number, folded through a small table of news synonyms (died/killed/dead are one role);
+* dates: a day range resolved against the article's published date ("on Tuesday", "yesterday",
+  "last week", "March 3", "in 2023");
+* names: capitalised spans, with titles split off as roles ("captain, Piet Maas");
+* polarity: what the sentence negates ("had not received") and whether it denies or confirms.
+
+`differences(a, b)` reports only facts in the same role whose values cannot both hold. Everything is
+regex based (NLTK's punkt data is not available here) and pure; extraction is cached per sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from difflib import SequenceMatcher
+from functools import lru_cache
+from itertools import combinations
+
+from nltk.stem.porter import PorterStemmer
+
+from engine.sentences import punkt_parameters
+
+INF = float("inf")
+
+UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+    "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+SCALES = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+SCALE_SUFFIXES = {"k": 1e3, "m": 1e6, "mn": 1e6, "mln": 1e6, "bn": 1e9, "bln": 1e9, "tn": 1e12}
+ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14, "fifteenth": 15,
+    "twentieth": 20, "thirtieth": 30, "fortieth": 40, "fiftieth": 50, "hundredth": 100,
+}
+FRACTIONS = {"half": 0.5, "quarter": 0.25, "quarters": 0.25, "third": 1 / 3, "thirds": 1 / 3}
+
+# (low factor, high factor) applied to the value that follows the phrase.
+QUALIFIERS: dict[str, tuple[float, float]] = {
+    "at least": (1.0, INF), "more than": (1.0, INF), "over": (1.0, INF), "upwards of": (1.0, INF),
+    "in excess of": (1.0, INF), "no fewer than": (1.0, INF), "no less than": (1.0, INF), "above": (1.0, INF),
+    "at most": (0.0, 1.0), "up to": (0.0, 1.0), "fewer than": (0.0, 1.0), "less than": (0.0, 1.0),
+    "under": (0.0, 1.0), "below": (0.0, 1.0), "as many as": (0.0, 1.0), "as much as": (0.0, 1.0),
+    "no more than": (0.0, 1.0),
+    "about": (0.9, 1.1), "around": (0.9, 1.1), "roughly": (0.9, 1.1), "approximately": (0.9, 1.1),
+    "some": (0.9, 1.1), "an estimated": (0.9, 1.1), "estimated": (0.9, 1.1),
+    "nearly": (0.85, 1.0), "almost": (0.85, 1.0), "close to": (0.85, 1.05), "just under": (0.9, 1.0),
+    "just over": (1.0, 1.1),
+}
+_QUALIFIER_KEYS = {tuple(q.split()): q for q in QUALIFIERS}
+_MAX_QUALIFIER = max(len(k) for k in _QUALIFIER_KEYS)
+
+CURRENCY_SYMBOLS = {"$": "USD", "£": "GBP", "€": "EUR"}
+CURRENCY_WORDS = {
+    "dollar": "USD", "dollars": "USD", "usd": "USD", "euro": "EUR", "euros": "EUR", "eur": "EUR",
+    "pound": "GBP", "pounds": "GBP", "sterling": "GBP", "gbp": "GBP", "crown": "crown", "crowns": "crown",
+    "krone": "crown", "kroner": "crown", "krona": "crown", "kronor": "crown", "yen": "JPY", "yuan": "CNY",
+    "franc": "CHF", "francs": "CHF", "rupee": "INR", "rupees": "INR",
+}
+MEASURES = {
+    "km": "km", "kilometre": "km", "kilometres": "km", "kilometer": "km", "kilometers": "km", "mile": "mile",
+    "miles": "mile", "metre": "metre", "metres": "metre", "meter": "metre", "meters": "metre", "hectare": "hectare",
+    "hectares": "hectare", "acre": "acre", "acres": "acre", "mg": "mg", "milligram": "mg", "milligrams": "mg",
+    "kg": "kg", "tonne": "tonne", "tonnes": "tonne", "ton": "tonne", "tons": "tonne", "second": "second",
+    "seconds": "second", "minute": "minute", "minutes": "minute", "hour": "hour", "hours": "hour", "day": "day",
+    "days": "day", "week": "week", "weeks": "week", "month": "month", "months": "month", "year": "year",
+    "years": "year", "degree": "degree", "degrees": "degree", "mph": "mph",
+}
+WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+MONTHS = {
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4, "may": 5,
+    "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9, "sep": 9, "sept": 9,
+    "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+_DAY_PARTS = {"morning", "afternoon", "evening", "night"}
+# Words that make a weekday or month point forward in time rather than back.
+FUTURE_CUES = {"will", "next", "due", "scheduled", "planned", "expected", "until", "shall", "upcoming", "coming"}
+# Without a published date, relative dates resolve against this fixed day, so two undated sentences still
+# compare consistently with each other.
+NO_DATE_REFERENCE = date(2000, 1, 1)
+
+# Share of content words two sentences must have in common before their dates are compared.
+MIN_DATE_CONTEXT = 0.5
+
+# Titles are split off the front of a name and kept as its role ("Finance Minister Arvid Lennart").
+TITLES = {
+    "mr", "mrs", "ms", "miss", "dr", "prof", "professor", "capt", "captain", "gen", "general", "sen", "senator",
+    "rep", "gov", "governor", "lt", "col", "sgt", "rev", "sir", "dame", "president", "minister", "premier",
+    "chancellor", "secretary", "deputy", "chief", "executive", "officer", "coach", "manager", "mayor",
+    "commissioner", "chairman", "chairwoman", "chair", "director", "judge", "justice", "king", "queen",
+    "prince", "princess", "spokesman", "spokeswoman", "spokesperson", "inspector", "superintendent", "ceo",
+    "skipper", "master", "striker", "forward", "defender", "goalkeeper", "midfielder", "leader", "boss",
+    "analyst", "economist", "pharmacist", "founder", "head", "member", "governor-general",
+}
+# Honorifics say nothing about a role: dropped from the name and not kept as role words.
+HONORIFICS = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "rev"}
+_NAME_CONNECTORS = {"of", "and", "&", "de", "van", "von", "der", "den", "la", "le", "du", "al", "bin"}
+
+NEGATIONS = {"not", "never", "cannot"}  # negate the predicate that follows
+NEGATIVE_WORDS = {"no", "none", "nobody", "nothing", "neither", "nor", "without"}  # negate, but not a predicate
+# Words that negate what follows without a "not": "failed to declare", "refused to answer".
+IMPLICIT_NEGATIONS = {"fail", "failed", "fails", "failure", "refuse", "refused", "refuses", "declined", "unable",
+                      "lack", "lacked", "unclear", "unknown"} | NEGATIVE_WORDS
+DENIALS = {"deny", "denied", "denies", "denial", "denying", "reject", "rejected", "rejects", "refute", "refuted",
+           "dismissed"}
+AFFIRMATIONS = {"confirm", "confirmed", "confirms", "admit", "admitted", "admits", "acknowledged",
+                "acknowledges", "conceded", "concedes", "verified"}
+# Words skipped between a negation and the predicate it negates ("had not yet been told").
+_NEGATION_SKIP = {"be", "been", "being", "have", "has", "had", "yet", "any", "immediately", "ever", "also", "even",
+                  "a", "an", "the", "to", "currently", "publicly", "formally", "really", "always", "initially",
+                  "officially", "fully", "directly", "personally", "do", "does", "did", "is", "was", "were", "are",
+                  "it", "its", "their", "his", "her", "our", "single", "further", "longer"}
+
+# News roles whose words differ between outlets; each group folds to its first word.
+ROLE_SYNONYMS = [
+    ["dead", "die", "died", "dies", "kill", "killed", "killing", "death", "deaths", "fatal", "fatality",
+     "fatalities", "toll", "perished", "lives", "bodies"],
+    ["injured", "injury", "injuries", "hurt", "wounded"],
+    ["missing", "unaccounted"],
+    ["rescued", "rescue", "survivor", "survivors", "survived", "saved", "pulled"],
+    ["evacuated", "evacuation", "evacuee", "evacuees", "fled", "flee", "displaced", "leave", "forced"],
+    ["destroyed", "destroy", "razed", "lost", "burned", "burnt", "gutted"],
+    ["arrested", "arrest", "arrests", "detained"],
+    ["crowd", "fans", "fan", "spectators", "supporters", "attendance", "watched"],
+    ["fell", "fall", "falls", "drop", "dropped", "drops", "plunged", "plunge", "slid", "slide", "declined",
+     "decline", "tumbled", "sank", "slumped", "lower", "cut", "down"],
+    ["rose", "rise", "rises", "gained", "gain", "climbed", "climb", "jumped", "jump", "increase", "increased",
+     "hike", "hiked", "raise", "raised", "lifted", "lift", "up", "higher", "soared"],
+    ["resign", "resigned", "resignation", "quit", "quits", "stepped"],
+    ["start", "started", "began", "begin", "broke", "sparked", "erupted"],
+    ["customer", "customers", "user", "users", "client", "clients", "account", "accounts"],
+    ["home", "homes", "house", "houses", "dwelling", "dwellings", "property", "properties"],
+    ["people", "person", "persons", "individuals", "passengers", "residents", "patients"],
+    ["said", "announced", "told", "stated", "reported"],
+]
+# Role words too general to make two numbers "the same quantity" on their own.
+WEAK_ROLES = {"people", "said", "year", "time", "total", "rose", "fell", "new", "last", "first", "day", "week",
+              "month", "number", "level"}
+FINANCE_WORDS = {"rate", "rates", "share", "shares", "stock", "stocks", "price", "prices", "inflation", "yield",
+                 "yields", "market", "index", "bond", "bonds", "revenue", "profit", "sales", "interest", "tax",
+                 "wage", "wages", "dividend", "turnover", "currency", "mortgage", "mortgages", "gdp", "economy",
+                 "growth", "earnings", "nasdaq", "exchange", "investors", "trading"}
+
+STOPWORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "if", "of", "at", "by", "for", "with", "about", "against", "between",
+    "into", "through", "during", "before", "after", "above", "below", "to", "from", "up", "down", "in", "out", "on",
+    "off", "over", "under", "again", "further", "then", "once", "here", "there", "when", "where", "why", "how",
+    "all", "any", "both", "each", "few", "more", "most", "other", "some", "such", "only", "own", "same", "so",
+    "than", "too", "very", "can", "will", "just", "should", "now", "is", "are", "was", "were", "be", "been",
+    "being", "have", "has", "had", "having", "do", "does", "did", "doing", "it", "its", "itself", "they", "them",
+    "their", "theirs", "he", "him", "his", "she", "her", "hers", "we", "us", "our", "you", "your", "i", "me", "my",
+    "this", "that", "these", "those", "which", "who", "whom", "what", "as", "while", "would", "could", "may",
+    "might", "must", "shall", "also", "per",
+})
+
+_STEMMER = PorterStemmer()
+
+
+@lru_cache(maxsize=50_000)
+def stem(word: str) -> str:
+    """Porter stem of a lower-case word (cached: the same words recur across a story)."""
+    return _STEMMER.stem(word)
+
+
+_SYNONYM = {stem(w): stem(group[0]) for group in ROLE_SYNONYMS for w in group}
+
+
+def role_word(word: str) -> str:
+    """Canonical role of a lower-case word: its stem, folded through ROLE_SYNONYMS."""
+    s = stem(word)
+    return _SYNONYM.get(s, s)
+
+
+_WEAK = frozenset(role_word(w) for w in WEAK_ROLES)
+_DIRECTIONS = frozenset({role_word("rise"), role_word("fall")})
+# Words never used as roles: function words, and numbers and dates, which are the values themselves.
+_NOT_ROLES = STOPWORDS | set(UNITS) | set(TENS) | set(SCALES) | set(ORDINALS) | set(MONTHS) | set(WEEKDAYS) | {
+    "dozen", "half", "quarter", "percent", "per", "cent", "a.m.", "p.m.", "morning", "afternoon", "evening", "night",
+    "yesterday", "today", "tonight", "ago"}
+_FINANCE = frozenset(role_word(w) for w in FINANCE_WORDS)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tokens
+# ---------------------------------------------------------------------------------------------------------------
+
+_TOKEN_RE = re.compile(
+    r"(?P<time>\b\d{1,2}(?:[:.]\d{2})?\s?(?:[ap]\.m\.|[ap]m\b))"
+    r"|(?P<score>(?<![\d.,])\d{1,2}-\d{1,2}(?![\d-]|\.\d))"
+    r"|(?P<num>[$£€]?\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?)"
+    r"|(?P<word>(?:[A-Za-z]\.){2,}|[A-Za-z]+(?:['’][A-Za-z]+)?)"
+    r"|(?P<punct>[^\sA-Za-z0-9])"
+)
+_CLAUSE_BREAKS = {",", ";", ":", "—", "–", "(", ")", '"', "“", "”", "!", "?"}
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    low: str  # lower case, possessive "'s" removed
+    kind: str  # time | score | num | word | punct
+    start: int
+    end: int
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words, numbers, times of day, scores and punctuation, with character offsets."""
+    out = []
+    for m in _TOKEN_RE.finditer(text):
+        tok = m.group(0)
+        low = tok.lower()
+        if m.lastgroup == "word" and low[-2:] in {"'s", "’s"}:
+            low = low[:-2]
+        out.append(Token(tok, low, m.lastgroup or "punct", m.start(), m.end()))
+    return out
+
+
+def _is_break(tok: Token) -> bool:
+    return tok.kind == "punct" and tok.text in _CLAUSE_BREAKS
+
+
+def _roles(tokens: list[Token], start: int, end: int, before: int = 4, after: int = 4,
+           names: bool = True) -> frozenset[str]:
+    """Up to `before`/`after` content words around tokens[start:end], within the clause, as role words;
+    `names=False` leaves out capitalised words (who did something is not when it happened)."""
+    words: list[str] = []
+    for step, limit, i in ((-1, before, start - 1), (1, after, end)):
+        taken = scanned = 0
+        while 0 <= i < len(tokens) and taken < limit and scanned < 2 * limit and not _is_break(tokens[i]):
+            tok = tokens[i]
+            scanned += 1
+            if tok.kind == "word" and tok.low not in _NOT_ROLES and (
+                    names or not tok.text[0].isupper() or (i == 0 and _common_word(tok.low))):
+                taken += 1
+                words.append(tok.low)
+            i += step
+    return frozenset(role_word(w) for w in words)
+
+
+_PREPOSITIONS = {"to": "to", "from": "from", "by": "by", "since": "since", "until": "by", "before": "by",
+                 "after": "after", "on": "at", "in": "at", "at": "at", "of": "of"}
+
+
+def _preposition(tokens: list[Token], start: int) -> str:
+    """Class of the preposition right before a fact ("to 4.25%" vs "from 4%"), "" if none."""
+    if start > 0 and tokens[start - 1].kind == "word":
+        return _PREPOSITIONS.get(tokens[start - 1].low, "")
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Quantities
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A number with bounds. A score "a-b" is stored as a*1000+b so that equality stays numeric."""
+
+    lo: float
+    hi: float
+    unit: str  # count | percent | pp | ordinal[:unit] | score | age | money:<currency> | measure:<unit>
+    text: str  # as written, qualifier included ("at least 14")
+    role: frozenset[str]  # content words around it, the head noun left out
+    preposition: str = ""
+    head: str = ""  # the noun it counts ("14 people", "2% target"), as a role word; "" if none
+
+    @property
+    def kind(self) -> str:
+        """Conflict kind: money for currency amounts and financial percentages, number otherwise."""
+        if self.unit.startswith("money:") or (self.unit in {"percent", "pp"} and self.role & _FINANCE):
+            return "money"
+        return "number"
+
+    def agrees(self, other: Quantity) -> bool:
+        """Same unit and ranges that overlap: both statements can hold."""
+        return self.unit == other.unit and self.lo <= other.hi and other.lo <= self.hi
+
+
+@dataclass(frozen=True, slots=True)
+class _Number:
+    value: float
+    tolerance: float  # half a unit of the last significant digit of round numbers
+    unit: str
+    end: int  # token index after the number and its unit
+
+
+def _digits(tok: Token) -> tuple[float, str, bool, str] | None:
+    """(value, currency, is_ordinal, digits as written) of a digit token."""
+    raw = tok.text
+    currency = CURRENCY_SYMBOLS.get(raw[0], "")
+    if currency:
+        raw = raw[1:]
+    ordinal = raw[-2:].lower() in {"st", "nd", "rd", "th"}
+    if ordinal:
+        raw = raw[:-2]
+    return float(raw.replace(",", "")), currency, ordinal, raw
+
+
+def _rounding(raw: str, scale: float) -> float:
+    """Precision of a written number: "1.2 million" is +-50,000, "58,000" is +-500, "14" is exact."""
+    if scale > 1:
+        decimals = len(raw.split(".")[1]) if "." in raw else 0
+        return 0.5 * scale * 10 ** -decimals
+    whole = raw.replace(",", "").split(".")[0]
+    if "." in raw or len(whole) < 4:
+        return 0.0
+    zeros = len(whole) - len(whole.rstrip("0"))
+    return 0.5 * 10 ** zeros if zeros else 0.0
+
+
+def _word_value(tokens: list[Token], i: int) -> tuple[float, int, bool] | None:
+    """A number in words at tokens[i] ("twenty-five", "a dozen", "third"): (value, index after, ordinal)."""
+    low = tokens[i].low
+    if low in ORDINALS:
+        return float(ORDINALS[low]), i + 1, True
+    if low in {"a", "an"}:
+        nxt = tokens[i + 1].low if i + 1 < len(tokens) else ""
+        if nxt == "dozen" or nxt in SCALES:
+            value, j, _ = _word_value(tokens, i + 1) or (0.0, i + 1, False)
+            return value, j, False
+        return None
+    if low not in UNITS and low not in TENS and low not in SCALES and low != "dozen":
+        return None
+    total, current, j = 0.0, 0.0, i
+    while j < len(tokens):
+        w = tokens[j].low
+        if w in UNITS or w in TENS:
+            current += UNITS.get(w, 0) + TENS.get(w, 0)
+        elif w == "dozen":
+            current = (current or 1) * 12
+        elif w == "hundred":
+            current = (current or 1) * 100
+        elif w in SCALES:
+            total += (current or 1) * SCALES[w]
+            current = 0
+        elif w in {"-", "and"} and j > i and j + 1 < len(tokens) and (
+                tokens[j + 1].low in UNITS or tokens[j + 1].low in TENS):
+            j += 1
+            continue
+        else:
+            break
+        j += 1
+    return total + current, j, False
+
+
+def _fraction(tokens: list[Token], i: int) -> tuple[float, int, bool] | None:
+    """ "half of", "a quarter of a percentage point", "two-thirds": (percent or points, index after, is_pp)."""
+    low = tokens[i].low
+    count = 1.0
+    j = i
+    if low in {"a", "an", "one"} or low in UNITS:
+        count = 1.0 if low in {"a", "an"} else float(UNITS[low])
+        j = i + 1
+        while j < len(tokens) and tokens[j].text == "-":
+            j += 1
+    if j >= len(tokens) or tokens[j].low not in FRACTIONS:
+        return None
+    if j == i and not (tokens[j].low == "half" and j + 1 < len(tokens) and tokens[j + 1].low == "of"):
+        return None  # a bare "third" is an ordinal, a bare "half" may be "second half"
+    value = count * FRACTIONS[tokens[j].low]
+    k = j + 1
+    words = [t.low for t in tokens[k:k + 4]]
+    if words[:3] in (["of", "a", "percentage"], ["of", "one", "percentage"]) and len(words) > 3 \
+            and words[3] in {"point", "points"}:
+        return value, k + 4, True
+    return value * 100, k, False
+
+
+def _unit_after(tokens: list[Token], j: int, currency: str) -> tuple[str, float, int]:
+    """(unit, multiplier, index after the unit) of the words following a number ending at j."""
+    while j < len(tokens) and tokens[j].text == "-":
+        j += 1
+    low = tokens[j].low if j < len(tokens) else ""
+    nxt = tokens[j + 1].low if j + 1 < len(tokens) else ""
+    if low == "%" or low in {"percent", "pct"}:
+        return "percent", 1.0, j + 1
+    if (low, nxt) == ("per", "cent"):
+        return "percent", 1.0, j + 2
+    if low == "percentage" and nxt in {"point", "points"}:
+        return "pp", 1.0, j + 2
+    if low == "basis" and nxt in {"point", "points"}:
+        return "pp", 0.01, j + 2
+    if low in {"bp", "bps"}:
+        return "pp", 0.01, j + 1
+    if currency:
+        return f"money:{currency}", 1.0, j
+    if low in CURRENCY_WORDS:
+        return f"money:{CURRENCY_WORDS[low]}", 1.0, j + 1
+    if low in MEASURES:
+        if MEASURES[low] == "year" and nxt == "-" and j + 2 < len(tokens) and tokens[j + 2].low == "old":
+            return "age", 1.0, j + 3
+        if MEASURES[low] == "km" and nxt == "/":
+            return "measure:km/h", 1.0, min(j + 3, len(tokens))
+        return f"measure:{MEASURES[low]}", 1.0, j + 1
+    return "count", 1.0, j
+
+
+def _scale_after(tokens: list[Token], j: int, end_char: int) -> tuple[float, int]:
+    """Multiplier of "million", "bn", "1.4-billion" right after a number, and the index after it."""
+    k = j
+    while k < len(tokens) and tokens[k].text == "-":
+        k += 1
+    if k < len(tokens):
+        low = tokens[k].low
+        if low in SCALES and low != "hundred":
+            return SCALES[low], k + 1
+        if low in SCALE_SUFFIXES and tokens[k].start == end_char:
+            return SCALE_SUFFIXES[low], k + 1
+    return 1.0, j
+
+
+def _is_year(tokens: list[Token], i: int, value: float, raw: str) -> bool:
+    """A bare 4-digit number from 1900 to 2099 not followed by a plural noun is a year ("since 1994")."""
+    if not (1900 <= value <= 2099) or "," in raw or "." in raw or len(raw) != 4:
+        return False
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    return nxt is None or nxt.kind != "word" or not (nxt.low.endswith("s") and nxt.low not in MONTHS)
+
+
+def _is_age(tokens: list[Token], i: int) -> bool:
+    """ "Marta Lindqvist, 34, told": a small number between commas right after a capitalised name."""
+    return (0 < i < len(tokens) - 1 and tokens[i - 1].text == "," and tokens[i + 1].text == ","
+            and i >= 2 and tokens[i - 2].text[:1].isupper() and tokens[i].text.isdigit()
+            and 0 < int(tokens[i].text) < 120)
+
+
+def _number_at(tokens: list[Token], i: int) -> _Number | None:
+    """The number starting at tokens[i] with its scale and unit; None for words that are not numbers."""
+    tok = tokens[i]
+    if tok.kind == "score":
+        a, b = (int(x) for x in tok.text.split("-"))
+        return _Number(a * 1000 + b, 0.0, "score", i + 1)
+    if tok.kind == "num":
+        value, currency, ordinal, raw = _digits(tok)
+        scale, j = _scale_after(tokens, i + 1, tok.end)
+        if scale == 1.0 and not currency and not ordinal and _is_year(tokens, i, value, raw):
+            return None
+        if scale == 1.0 and _is_age(tokens, i):
+            return _Number(value, 0.0, "age", i + 1)
+        tolerance = _rounding(raw, scale)
+        value *= scale
+    elif tok.kind == "word":
+        fraction = _fraction(tokens, i)
+        if fraction is not None:
+            value, j, is_pp = fraction
+            return _Number(value, 0.0, "pp" if is_pp else "percent", j)
+        parsed = _word_value(tokens, i)
+        if parsed is None or (parsed[0] == 1 and not parsed[2]):
+            return None  # "one" is too often "one of", "one moment" to compare
+        value, j, ordinal = parsed
+        currency, tolerance = "", 0.0
+    else:
+        return None
+    if ordinal:
+        k = j
+        while k < len(tokens) and tokens[k].text == "-":
+            k += 1
+        if k < len(tokens) and tokens[k].low in MEASURES:
+            return _Number(value, 0.0, f"ordinal:{MEASURES[tokens[k].low]}", k + 1)
+        return _Number(value, 0.0, "ordinal", j)
+    unit, mult, j = _unit_after(tokens, j, currency)
+    return _Number(value * mult, tolerance * mult, unit, j)
+
+
+def _qualifier(tokens: list[Token], i: int) -> tuple[str, int]:
+    """The bound phrase ending right before tokens[i] ("at least"), and the index where it starts."""
+    for size in range(_MAX_QUALIFIER, 0, -1):
+        if i - size >= 0:
+            key = tuple(t.low for t in tokens[i - size:i])
+            if key in _QUALIFIER_KEYS:
+                return _QUALIFIER_KEYS[key], i - size
+    return "", i
+
+
+def _head(tokens: list[Token], j: int) -> bool:
+    """Whether tokens[j] is the noun a number counts: a lower-case content word, not a past tense or -ing."""
+    if j >= len(tokens) or tokens[j].kind != "word" or not tokens[j].text.islower():
+        return False
+    low = tokens[j].low
+    return low not in _NOT_ROLES and not low.endswith(("ed", "ing")) and len(low) > 2
+
+
+def parse_quantities(text: str) -> list[Quantity]:
+    """Numbers in digits or words with bounds, units and roles; years and times of day are left out."""
+    return list(_quantities(text, tokenize(text)))
+
+
+def _quantities(text: str, tokens: list[Token]) -> list[Quantity]:
+    out: list[Quantity] = []
+    i = 0
+    while i < len(tokens):
+        number = _number_at(tokens, i)
+        if number is None:
+            i += 1
+            continue
+        qual, first = _qualifier(tokens, i)
+        lo_f, hi_f = QUALIFIERS.get(qual, (1.0, 1.0))
+        lo = 0.0 if lo_f == 0.0 else number.value * lo_f - number.tolerance
+        hi = INF if hi_f == INF else number.value * hi_f + number.tolerance
+        unit, end = number.unit, number.end
+        # "between 40 million and 55 million crowns": one range; the unit is written once, at the end
+        if not qual and first > 0 and tokens[first - 1].low == "between" and end < len(tokens) - 1 \
+                and tokens[end].low == "and":
+            upper = _number_at(tokens, end + 1)
+            if upper is not None and (upper.unit == unit or unit == "count"):
+                unit, hi, first, end = upper.unit, upper.value + upper.tolerance, first - 1, upper.end
+        last = max(end, i + 1) - 1
+        head = _head(tokens, end)
+        out.append(Quantity(lo, hi, unit, text[tokens[first].start:tokens[last].end],
+                            _roles(tokens, first, end + bool(head), names=False), _preposition(tokens, first),
+                            role_word(tokens[end].low) if head else ""))
+        i = max(end, i + 1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DateFact:
+    """A day range, resolved against the published date ("on Tuesday" is one day, "last week" seven)."""
+
+    first: date
+    last: date
+    text: str
+    role: frozenset[str]
+    preposition: str = ""
+    weekday: int | None = None  # set when written as a bare weekday ("on Sunday")
+
+    def agrees(self, other: DateFact) -> bool:
+        """Overlapping days; the same weekday name always agrees, since which week it means is a guess."""
+        if self.weekday is not None and self.weekday == other.weekday:
+            return True
+        return self.first <= other.last and other.first <= self.last
+
+
+def published_day(published: str | None) -> date | None:
+    """The UTC day of an ISO-8601 timestamp, or None."""
+    if not published:
+        return None
+    try:
+        return datetime.fromisoformat(published.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
+def _future(tokens: list[Token], i: int) -> bool:
+    """Whether the clause before tokens[i] looks forward ("will fly ... on Wednesday", "is due on")."""
+    j, seen = i - 1, 0
+    while j >= 0 and seen < 14 and not _is_break(tokens[j]):
+        if tokens[j].low in FUTURE_CUES:
+            return True
+        seen += 1
+        j -= 1
+    return False
+
+
+def _month_range(year: int, month: int) -> tuple[date, date]:
+    start = date(year, month, 1)
+    end = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return start, end
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _year_for(month: int, day: int, ref: date, forward: bool) -> int:
+    """The year that puts month/day nearest the reference day, in the direction the sentence looks."""
+    candidate = _safe_date(ref.year, month, day) or date(ref.year, month, 28)
+    if candidate > ref + timedelta(days=183 if not forward else 330):
+        return ref.year - 1
+    if forward and candidate < ref - timedelta(days=30):
+        return ref.year + 1
+    return ref.year
+
+
+def _small_int(tok: Token | None, upper: int) -> int | None:
+    if tok is not None and tok.kind == "num" and tok.text.isdigit() and 1 <= int(tok.text) <= upper:
+        return int(tok.text)
+    return None
+
+
+def _year_at(tok: Token | None) -> int | None:
+    if tok is not None and tok.kind == "num" and tok.text.isdigit() and len(tok.text) == 4 \
+            and 1900 <= int(tok.text) <= 2099:
+        return int(tok.text)
+    return None
+
+
+_RELATIVE = {  # phrase -> (days back from the published day to the first day, to the last day)
+    ("yesterday",): (1, 1), ("today",): (0, 0), ("tonight",): (0, 0), ("last", "night"): (1, 0),
+    ("this", "morning"): (0, 0), ("this", "afternoon"): (0, 0), ("this", "evening"): (0, 0),
+    ("overnight",): (1, 0),
+}
+
+
+def parse_dates(text: str, published: str | None = None) -> list[DateFact]:
+    """Dates and days in a sentence, resolved against the published date (ISO-8601)."""
+    return _dates(text, tokenize(text), published_day(published) or NO_DATE_REFERENCE)
+
+
+def _date_at(tokens: list[Token], i: int, ref: date) -> tuple[date, date, int] | None:
+    """The date expression starting at tokens[i]: (first day, last day, index after it)."""
+    tok = tokens[i]
+    low = tok.low
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    forward = _future(tokens, i)
+    if low in MONTHS and tok.text[0].isupper() and (low != "may" or i > 0):
+        month = MONTHS[low]
+        j = i + 1
+        if j < len(tokens) and tokens[j].text == "." and len(low) <= 4:
+            j += 1
+        day = _small_int(tokens[j] if j < len(tokens) else None, 31)
+        if day is not None:
+            year = None
+            if j + 2 < len(tokens) and tokens[j + 1].text == ",":
+                year = _year_at(tokens[j + 2])
+            end = j + 3 if year else j + 1
+            d = _safe_date(year or _year_for(month, day, ref, forward), month, day)
+            return (d, d, end) if d else None
+        year = _year_at(tokens[j] if j < len(tokens) else None)
+        if year is not None:
+            return (*_month_range(year, month), j + 1)
+        if len(low) <= 4 or low == "may":
+            return None  # a bare abbreviation or "May" is too often something else
+        year = ref.year - (month > ref.month) if not forward else ref.year + (month < ref.month)
+        return (*_month_range(year, month), i + 1)
+    if tok.kind == "num" and tok.text.isdigit() and nxt is not None and nxt.low in MONTHS \
+            and nxt.text[0].isupper() and 1 <= int(tok.text) <= 31:
+        month, day = MONTHS[nxt.low], int(tok.text)
+        year = _year_at(tokens[i + 2]) if i + 2 < len(tokens) else None
+        d = _safe_date(year or _year_for(month, day, ref, forward), month, day)
+        return (d, d, i + (3 if year else 2)) if d else None
+    if low in WEEKDAYS and tok.text[0].isupper():
+        j = i + 1
+        if j < len(tokens) and tokens[j].low in _DAY_PARTS:
+            j += 1
+        # "Monday, March 10": the explicit date decides
+        if j + 1 < len(tokens) and tokens[j].text == "," and tokens[j + 1].low in MONTHS:
+            explicit = _date_at(tokens, j + 1, ref)
+            if explicit is not None and explicit[0] == explicit[1]:
+                return explicit
+        offset = (WEEKDAYS[low] - ref.weekday()) % 7 if forward else -((ref.weekday() - WEEKDAYS[low]) % 7)
+        d = ref + timedelta(days=offset)
+        return d, d, j
+    year = _year_at(tok)
+    if year is not None and (nxt is None or nxt.kind != "word" or not nxt.low.endswith("s")):
+        return date(year, 1, 1), date(year, 12, 31), i + 1
+    return _relative_at(tokens, i, ref)
+
+
+def _relative_at(tokens: list[Token], i: int, ref: date) -> tuple[date, date, int] | None:
+    """ "yesterday", "last week", "two days ago", "last month"."""
+    words = [t.low for t in tokens[i:i + 3]]
+    for size in (2, 1):
+        key = tuple(words[:size])
+        if key in _RELATIVE:
+            back_first, back_last = _RELATIVE[key]
+            return ref - timedelta(days=back_first), ref - timedelta(days=back_last), i + size
+    if words[:2] in (["last", "week"], ["this", "week"], ["next", "week"]):
+        monday = ref - timedelta(days=ref.weekday()) + timedelta(weeks={"last": -1, "this": 0, "next": 1}[words[0]])
+        last = min(ref, monday + timedelta(days=6)) if words[0] == "this" else monday + timedelta(days=6)
+        return monday, last, i + 2
+    if words[:3] == ["earlier", "this", "week"]:
+        return ref - timedelta(days=ref.weekday()), ref, i + 3
+    if words[:2] in (["last", "month"], ["this", "month"], ["next", "month"]):
+        shift = {"last": -1, "this": 0, "next": 1}[words[0]]
+        month_index = ref.year * 12 + ref.month - 1 + shift
+        return (*_month_range(month_index // 12, month_index % 12 + 1), i + 2)
+    if words[:2] in (["last", "year"], ["this", "year"], ["next", "year"]):
+        year = ref.year + {"last": -1, "this": 0, "next": 1}[words[0]]
+        return date(year, 1, 1), date(year, 12, 31), i + 2
+    if len(words) == 3 and words[2] == "ago" and words[1] in {"day", "days", "week", "weeks"}:
+        count = 1 if words[0] in {"a", "one"} else UNITS.get(words[0]) or _small_int(tokens[i], 60)
+        if count:
+            days = count * (7 if words[1].startswith("week") else 1)
+            return ref - timedelta(days=days + 1), ref - timedelta(days=max(0, days - 1)), i + 3
+    return None
+
+
+def _dates(text: str, tokens: list[Token], ref: date) -> list[DateFact]:
+    out: list[DateFact] = []
+    i = 0
+    while i < len(tokens):
+        found = _date_at(tokens, i, ref)
+        if found is None:
+            i += 1
+            continue
+        first, last, end = found
+        bare_weekday = tokens[i].low in WEEKDAYS and first == last and first.weekday() == WEEKDAYS[tokens[i].low] \
+            and not any(t.low in MONTHS for t in tokens[i:end])
+        out.append(DateFact(first, last, text[tokens[i].start:tokens[end - 1].end],
+                            _roles(tokens, i, end, 4, 2, names=False), _preposition(tokens, i),
+                            WEEKDAYS[tokens[i].low] if bare_weekday else None))
+        i = end
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Names
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A capitalised span without its titles; `role` holds the titles and role nouns before it."""
+
+    text: str
+    tokens: tuple[str, ...]  # lower case
+    role: frozenset[str]
+
+    def matches(self, other: Name) -> bool:
+        """Same entity as written: equal, or one name's words are all in the other ("Rendl", "Tomas Rendl")."""
+        a, b = set(self.tokens), set(other.tokens)
+        return a <= b or b <= a
+
+
+_LOWERCASE_SEEN = 0b1110000  # punkt ortho-context flags: seen in lower case at sentence start, middle, unknown
+
+
+@lru_cache(maxsize=1)
+def _ortho() -> dict[str, int]:
+    return dict(punkt_parameters().ortho_context)
+
+
+def _common_word(low: str) -> bool:
+    """A word Punkt's English model has seen written in lower case: not a name at sentence start."""
+    return low in STOPWORDS or bool(_ortho().get(low, 0) & _LOWERCASE_SEEN)
+
+
+def _capitalised(tok: Token) -> bool:
+    return tok.kind == "word" and tok.text[:1].isupper() and tok.low not in WEEKDAYS and tok.low not in MONTHS
+
+
+def parse_names(text: str) -> list[Name]:
+    """Capitalised spans ("Central Bank of Varland", "Piet Maas") with titles split off as roles."""
+    return _names(tokenize(text))
+
+
+def _names(tokens: list[Token]) -> list[Name]:
+    out: list[Name] = []
+    i = 0
+    while i < len(tokens):
+        if not _capitalised(tokens[i]):
+            i += 1
+            continue
+        span = [i]
+        j = i + 1
+        while j < len(tokens):
+            if _capitalised(tokens[j]):
+                span.append(j)
+            elif tokens[j].text == "." and tokens[j - 1].low in TITLES | HONORIFICS:
+                pass
+            elif tokens[j].low in _NAME_CONNECTORS and j + 1 < len(tokens) and _capitalised(tokens[j + 1]):
+                span.append(j)
+            else:
+                break
+            j += 1
+        while span and tokens[span[-1]].low in _NAME_CONNECTORS:
+            span.pop()
+        words = [tokens[k] for k in span]
+        if (i == 0 or tokens[i - 1].text in {'"', "“", "—"}) and words[0].low not in TITLES \
+                and _common_word(words[0].low):
+            words = words[1:]  # "Shares in Lumora", "The Central Bank": a sentence-initial common word
+        role = {w.low for w in _role_before(tokens, i)}
+        cut = 0
+        for k, w in enumerate(words[:-1]):
+            if w.low in TITLES or w.low in HONORIFICS:
+                cut = k + 1
+        role |= {w.low for w in words[:cut] if w.low not in HONORIFICS}
+        words = [w for w in words[cut:] if w.kind == "word" and w.low not in HONORIFICS]
+        if words and not (len(words) == 1 and (words[0].low in TITLES or words[0].low in STOPWORDS)):
+            out.append(Name(" ".join(_strip_possessive(w.text) for w in words), tuple(w.low for w in words),
+                            frozenset(role)))
+        i = j
+    return out
+
+
+def _strip_possessive(word: str) -> str:
+    return word[:-2] if word[-2:] in {"'s", "’s"} else word
+
+
+def _role_before(tokens: list[Token], i: int) -> list[Token]:
+    """Lower-case role nouns just before a name ("the ferry's captain, Piet Maas")."""
+    out = []
+    j = i - 1
+    while j >= 0 and i - j <= 3:
+        tok = tokens[j]
+        if tok.kind == "word" and tok.low in TITLES:
+            out.append(tok)
+        elif tok.text != "," and tok.kind != "word":
+            break
+        j -= 1
+    return out
+
+
+def spelling_variants(a: Name, b: Name) -> bool:
+    """Two names that look like one name spelt two ways ("Piet Maas"/"Pieter Maes", "Rendl"/"Riedl")."""
+    if a.matches(b):
+        return False
+    x, y = " ".join(a.tokens), " ".join(b.tokens)
+    if min(len(x), len(y)) < 4 or x[0] != y[0]:
+        return False
+    return SequenceMatcher(None, x, y).ratio() >= 0.7
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Polarity
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Polarity:
+    """What a sentence negates, and whether it denies or confirms something."""
+
+    negated: tuple[tuple[str, str], ...]  # (stem, surface "not received") of each negated predicate
+    denial: str  # surface of a denial verb ("denied"), "" if none
+    affirmation: str  # surface of a confirming verb ("confirmed", "admitted"), "" if none
+    cues: int  # how many negation cues of any kind the sentence has
+    stems: frozenset[str]  # stems of all its words, to find a negated predicate on the other side
+    surfaces: tuple[tuple[str, str], ...]  # (stem, word as written)
+
+
+def _polarity(tokens: list[Token]) -> Polarity:
+    words = [t for t in tokens if t.kind == "word"]
+    negated: list[tuple[str, str]] = []
+    denial = affirmation = ""
+    cues = 0
+    for k, tok in enumerate(words):
+        low = tok.low
+        is_neg = low in NEGATIONS or low.endswith("n't")
+        if low in IMPLICIT_NEGATIONS:
+            cues += 1
+        if low in DENIALS:
+            cues += 1
+            denial = denial or tok.text
+        if low in AFFIRMATIONS:
+            affirmation = affirmation or tok.text
+        if not is_neg:
+            continue
+        cues += 1
+        m = k + 1
+        while m < len(words) and words[m].low in _NEGATION_SKIP:
+            m += 1
+        if m < len(words):
+            target = words[m]
+            if target.low == "ruled" and m + 1 < len(words) and words[m + 1].low == "out":
+                cues -= 1  # "could not be ruled out": two negations
+                continue
+            negated.append((stem(target.low), f"{tok.text} {target.text}"))
+    if denial and any(t.low == "ruled" for t in words) and cues > 1:
+        denial = ""
+    return Polarity(tuple(negated), denial, affirmation, cues,
+                    frozenset(stem(t.low) for t in words), tuple((stem(t.low), t.text) for t in words))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Facts and differences
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything comparable in one sentence."""
+
+    text: str
+    quantities: tuple[Quantity, ...]
+    dates: tuple[DateFact, ...]
+    names: tuple[Name, ...]
+    polarity: Polarity
+    content: frozenset[str]  # stems of its content words, numbers and dates left out
+
+
+@lru_cache(maxsize=20_000)
+def extract(text: str, published: str | None = None) -> Facts:
+    """Quantities, dates (resolved against `published`), names and polarity of a sentence."""
+    tokens = tokenize(text)
+    ref = published_day(published) or NO_DATE_REFERENCE
+    content = frozenset(role_word(t.low) for t in tokens if t.kind == "word" and t.low not in _NOT_ROLES)
+    return Facts(text, tuple(_quantities(text, tokens)), tuple(_dates(text, tokens, ref)), tuple(_names(tokens)),
+                 _polarity(tokens), content)
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """One fact two sentences state differently; `a` and `b` are the values as written."""
+
+    kind: str  # number | money | date | name | negation
+    a: str
+    b: str
+    role: str  # what the values are about ("dead", "captain"), for descriptions
+
+
+def _shared_role(x: frozenset[str], y: frozenset[str]) -> tuple[int, int]:
+    """(strong, all) role words two facts share; strong ones are specific enough to pair facts on their own."""
+    shared = x & y
+    return len(shared - _WEAK), len(shared)
+
+
+def same_quantity(x: Quantity, y: Quantity) -> bool:
+    """Whether two numbers measure the same thing: same unit, compatible nouns, and a shared specific role
+    word (not one rising while the other falls), or the same uncommon, precise value ("59 people")."""
+    dx, dy = x.role & _DIRECTIONS, y.role & _DIRECTIONS
+    if x.unit != y.unit or (dx and dy and not dx & dy):
+        return False
+    if not x.unit.startswith("ordinal") and (
+            (x.head and x.head not in y.role | {y.head}) or (y.head and y.head not in x.role | {x.head})):
+        return False  # "42 people" and "3 crew", "3.8%" and "the 2% target"
+    shared = (x.role | {x.head}) & (y.role | {y.head})
+    if x.head and x.head == y.head:
+        shared -= {x.head}  # both count survivors: which survivors is the role ("rescued" vs "treated")
+    if shared - _WEAK - {""}:
+        return True
+    return x.agrees(y) and all(q.lo > 0 and q.hi <= 1.4 * q.lo and (q.lo >= 13 or q.unit != "count") for q in (x, y))
+
+
+def shared_facts(a: Facts, b: Facts) -> int:
+    """How many facts two sentences both state, agreeing or not: the same quantity, or a date of the same
+    event. Evidence that they make the same claim, which a paraphrase model misses when values differ."""
+    count = sum(any(same_quantity(x, y) for y in b.quantities) for x in a.quantities)
+    return count + sum(any(_same_date_role(x, y) for y in b.dates) for x in a.dates)
+
+
+def _same_date_role(x: DateFact, y: DateFact) -> bool:
+    return x.preposition == y.preposition and _shared_role(x.role, y.role)[0] > 0
+
+
+def _sums_to(q: Quantity, others: list[Quantity]) -> bool:
+    """ "59 people" = "53 passengers and six crew": a count that is the sum of two or three on the other side."""
+    exact = [o.lo for o in others if o.unit == "count" and o.lo == o.hi]
+    return q.unit == "count" and any(
+        q.lo <= sum(c) <= q.hi for n in (2, 3) if len(exact) >= n for c in combinations(exact, n))
+
+
+def _pair_up(candidates: list[tuple[tuple, object, object]]) -> list[tuple[object, object]]:
+    """Best-first pairs in which no fact is used twice."""
+    used: set[int] = set()
+    pairs = []
+    for _, x, y in sorted(candidates, key=lambda c: c[0], reverse=True):
+        if id(x) not in used and id(y) not in used:
+            used.update((id(x), id(y)))
+            pairs.append((x, y))
+    return pairs
+
+
+def _quantity_differences(a: Facts, b: Facts) -> list[Difference]:
+    qa, qb = list(a.quantities), list(b.quantities)
+    lone_a = [q for q in qa if not any(q.agrees(o) for o in qb) and not _sums_to(q, qb)]
+    lone_b = [q for q in qb if not any(q.agrees(o) for o in qa) and not _sums_to(q, qa)]
+    candidates = []
+    for x in lone_a:
+        for y in lone_b:
+            if not same_quantity(x, y) or (x.preposition and y.preposition and x.preposition != y.preposition):
+                continue
+            candidates.append((_shared_role(x.role, y.role), x, y))
+    return [Difference(x.kind, x.text, y.text, " ".join(sorted((x.role & y.role) - _WEAK)))
+            for x, y in _pair_up(candidates)]
+
+
+def _date_differences(a: Facts, b: Facts) -> list[Difference]:
+    lone_a = [d for d in a.dates if not any(d.agrees(o) for o in b.dates)]
+    lone_b = [d for d in b.dates if not any(d.agrees(o) for o in a.dates)]
+    candidates = []
+    if not lone_a or not lone_b or _overlap(a.content, b.content) < MIN_DATE_CONTEXT:
+        return []  # two dates in sentences that otherwise differ are usually two events
+    for x in lone_a:
+        for y in lone_b:
+            if _same_date_role(x, y):
+                candidates.append((_shared_role(x.role, y.role), x, y))
+    return [Difference("date", x.text, y.text, " ".join(sorted((x.role & y.role) - _WEAK)))
+            for x, y in _pair_up(candidates)]
+
+
+def _overlap(x: frozenset[str], y: frozenset[str]) -> float:
+    return len(x & y) / len(x | y) if x or y else 0.0
+
+
+def _name_differences(a: Facts, b: Facts) -> list[Difference]:
+    text_a, text_b = a.text.lower(), b.text.lower()
+    lone_a = [n for n in a.names if not any(n.matches(o) for o in b.names) and not _mentioned(n, text_b)]
+    lone_b = [n for n in b.names if not any(n.matches(o) for o in a.names) and not _mentioned(n, text_a)]
+    candidates = []
+    for x in lone_a:
+        for y in lone_b:
+            same_role = bool(x.role and x.role == y.role and len(x.tokens) > 1 and len(y.tokens) > 1)
+            if spelling_variants(x, y) or same_role:
+                candidates.append(((SequenceMatcher(None, x.text, y.text).ratio(),), x, y))
+    return [Difference("name", x.text, y.text, " ".join(sorted(x.role | y.role)))
+            for x, y in _pair_up(candidates)]
+
+
+def _mentioned(name: Name, low_text: str) -> bool:
+    """Whether every word of a name occurs in the other sentence (e.g. as its unparsed first word)."""
+    return all(re.search(rf"\b{re.escape(t)}\b", low_text) for t in name.tokens)
+
+
+def _negation_differences(a: Facts, b: Facts) -> list[Difference]:
+    out = []
+    for x, y, flip in ((a.polarity, b.polarity, False), (b.polarity, a.polarity, True)):
+        if y.cues:
+            continue
+        found = None
+        for s, surface in x.negated:
+            if s in y.stems:
+                found = (surface, next(w for st, w in y.surfaces if st == s), s)
+                break
+        if found is None and x.denial and y.affirmation and not x.affirmation:
+            found = (x.denial, y.affirmation, "")
+        if found is not None:
+            neg, pos, role = found
+            out.append(Difference("negation", pos if flip else neg, neg if flip else pos, role))
+            break
+    return out
+
+
+def differences(a: Facts, b: Facts) -> list[Difference]:
+    """Facts two sentences about the same claim state incompatibly: numbers, dates, names, negation."""
+    return (_quantity_differences(a, b) + _date_differences(a, b) + _name_differences(a, b)
+            + _negation_differences(a, b))
+
+
+_MASK_NUMBER = re.compile(
+    r"[$£€]?\d+(?:[,.:]\d+)*(?:%|st|nd|rd|th)?(?:-\d+)?|\b(?:"
+    + "|".join(sorted(set(UNITS) | set(TENS) | set(SCALES) | {"dozen"} | set(ORDINALS), key=len, reverse=True))
+    + r")\b", re.IGNORECASE)
+_MASK_DAY = re.compile(r"\b(?:" + "|".join(w.capitalize() for w in WEEKDAYS) + r")\b")
+
+
+_DATELINE = re.compile(r"^[A-Z][A-Z .'-]+,(?: [A-Z][\w .'-]*)?(?: \([^)]*\))? [—–-]+ ")
+
+
+def strip_dateline(text: str) -> str:
+    """The sentence without a leading dateline ("KELLHAVEN, Varland (Continental Press) — ")."""
+    return _DATELINE.sub("", text)
+
+
+def mask(text: str) -> str:
+    """The sentence without dateline and with numbers and weekdays replaced by placeholders, so that
+    "14 dead" and "11 dead" read as the same claim to the same-claim decision; facts are compared after."""
+    return _MASK_DAY.sub("DAY", _MASK_NUMBER.sub("NUM", strip_dateline(text)))
