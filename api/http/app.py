@@ -151,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="One story through many outlets: ingest articles, search them, see stories, summaries "
                     "and claims across outlets. Writes need `Authorization: Bearer <key>` when the server has "
                     "an API key; reads are open. Errors are `{\"error\": ..., \"detail\": [...]}`.",
-        responses={422: {"model": ErrorOut, "description": "a parameter or body field is invalid (named in detail)"}},
+        responses={400: {"model": ErrorOut, "description": "the body cannot be read (not UTF-8 JSON)"},
+                   422: {"model": ErrorOut, "description": "a parameter or body field is invalid (named in detail)"}},
     )
     for module in (articles, search, stories, analysis, system):
         app.include_router(module.router)

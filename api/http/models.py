@@ -87,8 +87,8 @@ class ArticleBatch(BaseModel):
         return {"articles": data} if isinstance(data, list) else data
 
 
-class AnalysisRequest(ArticleBatch):
-    """Articles to analyse without storing them, with the summary options."""
+class SummarizeRequest(ArticleBatch):
+    """Articles to summarize without storing them, with the summary options."""
 
     words: int | None = Field(None, ge=1, le=5000, description="word budget (default: summary_words setting)")
     sentences: int | None = Field(None, ge=1, le=200, description="number of sentences instead of a word budget")
@@ -96,7 +96,7 @@ class AnalysisRequest(ArticleBatch):
     truncate: bool = Field(False, description="fill the word budget exactly, cutting the last sentence")
 
     @model_validator(mode="after")
-    def valid_query(self) -> AnalysisRequest:
+    def valid_query(self) -> SummarizeRequest:
         check_unicode(self.query)
         return self
 
@@ -291,6 +291,68 @@ class SummaryOut(BaseModel):
     words: int
     articles: int
     outlets: list[str]
+    warnings: list[str]
+    rejections: list[RejectionOut] = Field(default_factory=list, description="inputs left out (body input only)")
+
+
+class ClaimMember(BaseModel):
+    """One article's sentence carrying a claim."""
+
+    model_config = ConfigDict(extra="allow")
+
+    article_id: str
+    outlet: str
+    sentence: str
+    position: int
+    published: str | None
+    url: str | None
+
+
+class ClaimOut(BaseModel):
+    """A statement carried by one or more articles; `support` counts independent reports (copies fold)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    kind: str = Field(description="consensus | corroborated | single-source")
+    text: str
+    support: int
+    sources: list[str]
+    first: dict[str, str | None] = Field(description="outlet, published and article_id of the earliest report")
+    members: list[ClaimMember]
+
+
+class ConflictSide(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    value: str
+    outlets: list[str]
+    articles: list[str]
+    sentence: str
+    published: str | None
+    claim_id: str
+
+
+class ConflictOut(BaseModel):
+    """Aligned sentences whose facts differ (number, money, date, name, negation): who says what."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    sides: list[ConflictSide]
+    description: str
+
+
+class ClaimsOut(BaseModel):
+    """The claims table: shared claims with support, conflicts, and what only one outlet says."""
+
+    model_config = ConfigDict(extra="allow")
+
+    articles: int
+    outlets: list[str]
+    claims: list[ClaimOut]
+    conflicts: list[ConflictOut]
+    single_source: dict[str, list[ClaimOut]]
     warnings: list[str]
     rejections: list[RejectionOut] = Field(default_factory=list, description="inputs left out (body input only)")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from api.http.deps import NewsroomDep, check_batch, raw_items
-from api.http.models import AnalysisRequest, ErrorOut, SummaryOut
-from engine.analysis import summarize
+from api.http.models import ArticleBatch, ClaimsOut, ErrorOut, SummarizeRequest, SummaryOut
+from engine.analysis import compare, summarize
 from engine.pipeline import prepare
 from engine.records import Article
 from index.newsroom import Newsroom
@@ -16,12 +16,12 @@ router = APIRouter(tags=["analysis"])
 BODY_ERRORS = {413: {"model": ErrorOut, "description": "body or batch over its limit"}}
 
 
-def prepared(body: AnalysisRequest, newsroom: Newsroom) -> tuple[list[Article], list[dict]]:
+def prepared(body: ArticleBatch, newsroom: Newsroom) -> tuple[list[Article], list[dict]]:
     """The body's articles cleaned, split and embedded in memory, and what was left out with why."""
     settings = newsroom.settings
     check_batch(len(body.articles), settings)
     articles, rejected = prepare(raw_items(body.articles), newsroom.embedder.encode, settings.max_article_chars,
-                                 settings.near_copy_jaccard)
+                                 settings.near_copy_jaccard, settings.canonical_outlet)
     rejections = [{"origin": r.origin, "reason": r.reason} for r in rejected]
     if not articles:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
@@ -31,7 +31,7 @@ def prepared(body: AnalysisRequest, newsroom: Newsroom) -> tuple[list[Article], 
 
 
 @router.post("/summarize", response_model=SummaryOut, responses=BODY_ERRORS)
-def summarize_body(body: AnalysisRequest, newsroom: NewsroomDep) -> dict:
+def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
     """Attributed extractive summary of the articles in the body; nothing is stored."""
     articles, rejections = prepared(body, newsroom)
     words = body.words
@@ -41,3 +41,10 @@ def summarize_body(body: AnalysisRequest, newsroom: NewsroomDep) -> dict:
     result = summarize(articles, newsroom.settings.model, words=words, sentences=body.sentences,
                        query_vector=qvec, truncate=body.truncate)
     return {**result, "rejections": rejections}
+
+
+@router.post("/compare", response_model=ClaimsOut, responses=BODY_ERRORS)
+def compare_body(body: ArticleBatch, newsroom: NewsroomDep) -> dict:
+    """The claims table of the articles in the body; nothing is stored."""
+    articles, rejections = prepared(body, newsroom)
+    return {**compare(articles, newsroom.settings.model), "rejections": rejections}

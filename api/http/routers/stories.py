@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.http.deps import FiltersDep, NewsroomDep, not_found
-from api.http.models import ErrorOut, StoriesOut, StoryOut, SummaryOut
-from engine.analysis import summarize
+from api.http.models import ClaimsOut, ErrorOut, StoriesOut, StoryOut, SummaryOut
+from engine.analysis import compare, summarize
 from engine.records import Article
 from index.newsroom import Newsroom
 
@@ -61,3 +61,9 @@ def story_summary(
     qvec = newsroom.encode_query(query) if query else None
     return summarize(articles, newsroom.settings.model, words=words, sentences=sentences, query_vector=qvec,
                      truncate=truncate)
+
+
+@router.get("/{story_id}/claims", response_model=ClaimsOut, responses=NOT_FOUND)
+def story_claims(story_id: StoryId, newsroom: NewsroomDep) -> dict:
+    """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes."""
+    return compare(story_articles(newsroom, story_id), newsroom.settings.model)

@@ -1,0 +1,374 @@
+"""The HTTP API in-process (TestClient) on a real store: every endpoint, every limit, every error shape.
+
+The demo corpus goes in once per module through POST /articles; tests that write use articles of
+their own, so the demo store stays as ingested for the tests that read it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.http import create_app
+from engine.config import Settings
+from tests.conftest import cli_json
+
+KEY = "test-key-0123456789"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+MAX_BATCH = 50
+MAX_BODY = 300_000
+MAX_CHARS = 20_000
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("api") / "store"
+
+
+@pytest.fixture(scope="module")
+def client(store: Path) -> Iterator[TestClient]:
+    settings = Settings(store=str(store), api_key=KEY, max_batch=MAX_BATCH, max_body_bytes=MAX_BODY,
+                        max_article_chars=MAX_CHARS)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def ingested(client: TestClient, demo_articles: list[dict]) -> dict:
+    response = client.post("/articles", json={"articles": demo_articles}, headers=AUTH)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+def ferry_story(client: TestClient, ingested: dict) -> int:
+    return client.get("/articles/ferry-01").json()["story_id"]
+
+
+def variant(article: dict, tag: str) -> dict:
+    """A fresh article made from a demo one: new id, and enough new text to be stored."""
+    return {**article, "id": f"{article['id']}-{tag}", "url": None,
+            "text": f"{article['text']}\n\nUpdate {tag}: officials gave a further briefing on {tag} and promised "
+                    f"a full report on the matter within {len(tag) + 3} days."}
+
+
+def assert_error(response, status: int, *words: str) -> dict:
+    """An error answer: the status, JSON with a readable `error`, no stack trace."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body["error"], str) and body["error"]
+    assert "Traceback" not in response.text
+    for word in words:
+        assert word in response.text, f"{word!r} not in {response.text}"
+    return body
+
+
+# -- articles ---------------------------------------------------------------------------------------
+
+
+def test_ingest_report_accounts_for_the_demo_corpus(ingested: dict, demo_articles: list[dict]) -> None:
+    assert ingested["new"] + ingested["near_copy"] == len(demo_articles)
+    assert ingested["rejected"] == 0 and ingested["rejections"] == []
+    assert set(ingested["ids"]) == {a["id"] for a in demo_articles}
+    assert ingested["sentences"] > 0
+
+
+def test_same_batch_again_is_all_duplicates(client: TestClient, ingested: dict, demo_articles: list[dict]) -> None:
+    report = client.post("/articles", json={"articles": demo_articles[:10]}, headers=AUTH).json()
+    assert report["duplicate"] == 10 and report["new"] == 0
+
+
+def test_bare_list_with_rejections_named_by_origin(client: TestClient, demo_articles: list[dict]) -> None:
+    good = variant(demo_articles[0], "bare")
+    response = client.post("/articles", json=[good, {"title": "no text here"}, {"text": "x " * (MAX_CHARS // 2 + 1)},
+                                              {"text": "Dated in a year no calendar holds.",
+                                               "published": "0001-01-01T00:00:00+05:00"}], headers=AUTH)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["new"] + report["near_copy"] == 1 and report["ids"] == [good["id"]]
+    reasons = {r["origin"]: r["reason"] for r in report["rejections"]}
+    assert set(reasons) == {"articles[1]", "articles[2]", "articles[3]"}
+    assert "no article text" in reasons["articles[1]"]
+    assert str(MAX_CHARS) in reasons["articles[2]"] and "limit" in reasons["articles[2]"]
+    assert "date" in reasons["articles[3]"]
+
+
+def test_article_read_carries_untrusted_text_verbatim(client: TestClient) -> None:
+    text = ('Officials said the vote was 5 < 7 & "A&B" won. <script>alert(1)</script> The bridge reopened on '
+            "Tuesday after repairs, the city said. Café owners nearby welcomed the news — «finally».")
+    report = client.post("/articles", json={"articles": [{"id": "verbatim-1", "text": text, "source": "Test Wire",
+                                                          "title": "<b>Bridge</b> reopens"}]}, headers=AUTH).json()
+    assert report["ids"] == ["verbatim-1"]
+    response = client.get("/articles/verbatim-1")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert body["text"] == text and body["title"] == "<b>Bridge</b> reopens"
+    assert "<script>" in response.text and "&lt;" not in response.text
+    assert body["sentences"] and body["versions"][0]["version"] == 1
+
+
+def test_get_article_fields(client: TestClient, ingested: dict) -> None:
+    body = client.get("/articles/ferry-01").json()
+    assert body["id"] == "ferry-01" and body["outlet"] == "Continental Press"
+    assert body["published"].startswith("2025-03-03") and body["story_id"] is not None
+    assert all(s["text"] for s in body["sentences"])
+    assert client.get("/articles/ferry-01", params={"diff": "true"}).json()["diffs"] == []
+
+
+def test_unknown_article_is_404(client: TestClient) -> None:
+    assert_error(client.get("/articles/no-such-article"), 404, "no-such-article")
+    assert_error(client.delete("/articles/no-such-article", headers=AUTH), 404, "no-such-article")
+
+
+def test_delete_article(client: TestClient, demo_articles: list[dict]) -> None:
+    article = variant(demo_articles[20], "to-delete")
+    assert client.post("/articles", json=[article], headers=AUTH).json()["ids"] == [article["id"]]
+    response = client.delete(f"/articles/{article['id']}", headers=AUTH)
+    assert response.status_code == 200 and response.json() == {"id": article["id"], "deleted": True}
+    assert_error(client.get(f"/articles/{article['id']}"), 404)
+
+
+# -- the key ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {KEY}"},
+                                     {"Authorization": KEY}, {"Authorization": f"Bearer {KEY}x"}])
+def test_writes_need_the_key(client: TestClient, headers: dict, demo_articles: list[dict]) -> None:
+    body = assert_error(client.post("/articles", json=[variant(demo_articles[1], "nokey")], headers=headers), 401,
+                        "Bearer")
+    assert "key" in body["error"]
+    assert client.post("/articles", json=[], headers=headers).status_code == 401
+    assert_error(client.delete("/articles/ferry-01", headers=headers), 401)
+    assert client.get("/articles/ferry-01").status_code == 200
+
+
+def test_401_says_how_to_authenticate(client: TestClient) -> None:
+    response = client.post("/articles", json=[])
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_reads_and_body_analyses_are_open(client: TestClient, ingested: dict, demo_articles: list[dict]) -> None:
+    assert client.get("/search", params={"q": "ferry"}).status_code == 200
+    assert client.get("/stories").status_code == 200
+    assert client.post("/summarize", json={"articles": demo_articles[:3], "sentences": 2}).status_code == 200
+
+
+# -- search -----------------------------------------------------------------------------------------
+
+
+def test_search_matches_the_cli_json(client: TestClient, ingested: dict, store: Path) -> None:
+    body = client.get("/search", params={"q": "ferry capsized", "k": 5}).json()
+    cli = cli_json("search", "ferry capsized", "-k", "5", "--db", str(store))
+    assert set(body) == set(cli)
+    assert [r["id"] for r in body["results"]] == [r["id"] for r in cli["results"]]
+    assert body["query"] == "ferry capsized" and body["results"][0]["id"].startswith("ferry")
+
+
+def test_search_filters_levels_modes_paging(client: TestClient, ingested: dict) -> None:
+    q = "rescue crews pulled survivors from the water"
+    only = client.get("/search", params={"q": q, "outlet": "the northern ledger"}).json()["results"]
+    assert only and {r["outlet"] for r in only} == {"The Northern Ledger"}
+    dated = client.get("/search", params={"q": q, "since": "2025-03-04", "until": "2025-03-04"}).json()["results"]
+    assert dated and all(r["published"].startswith("2025-03-04") for r in dated)
+    sentences = client.get("/search", params={"q": q, "level": "sentences", "k": 3}).json()["results"]
+    assert len(sentences) == 3 and all("text" in s and s["outlets"] for s in sentences)
+    for mode in ("semantic", "keyword"):
+        found = client.get("/search", params={"q": q, "mode": mode}).json()
+        assert found["mode"] == mode and found["results"]
+    first = client.get("/search", params={"q": q, "k": 2}).json()
+    second = client.get("/search", params={"q": q, "k": 2, "offset": 2}).json()
+    assert second["offset"] == 2 and not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({}, "q"), ({"q": ""}, "q"), ({"q": "x", "k": 0}, "k"), ({"q": "x", "k": "many"}, "k"),
+    ({"q": "x", "level": "paragraphs"}, "level"), ({"q": "x", "mode": "magic"}, "mode"),
+    ({"q": "x", "since": "not a date"}, "since"), ({"q": "x", "until": "0001-01-01T00:00:00+05:00"}, "until"),
+])
+def test_search_bad_parameters_are_422_naming_the_field(client: TestClient, params: dict, field: str) -> None:
+    body = assert_error(client.get("/search", params=params), 422, field)
+    assert body["detail"][0]["field"] == field and body["error"].startswith("invalid request")
+
+
+# -- stories ----------------------------------------------------------------------------------------
+
+
+def test_stories_list_and_paging(client: TestClient, ingested: dict) -> None:
+    everything = client.get("/stories").json()
+    assert everything["total"] >= 7 and everything["offset"] == 0
+    counts = [s["article_count"] for s in everything["stories"]]
+    assert counts == sorted(counts, reverse=True)
+    page = client.get("/stories", params={"limit": 2, "offset": 1}).json()
+    assert page["total"] == everything["total"]
+    assert [s["id"] for s in page["stories"]] == [s["id"] for s in everything["stories"][1:3]]
+    ledger = client.get("/stories", params={"outlet": "The Northern Ledger", "until": "2025-03-05"}).json()
+    assert all(a["outlet"] == "The Northern Ledger" for s in ledger["stories"] for a in s["articles"])
+    assert_error(client.get("/stories", params={"limit": 0}), 422, "limit")
+
+
+def test_one_story(client: TestClient, ferry_story: int) -> None:
+    story = client.get(f"/stories/{ferry_story}").json()
+    assert story["id"] == ferry_story and "ferry-01" in {a["id"] for a in story["articles"]}
+    assert story["outlet_count"] >= 4
+    assert_error(client.get("/stories/999999"), 404, "no story 999999")
+    assert_error(client.get("/stories/-1"), 422, "story_id")
+    assert_error(client.get("/stories/abc"), 422, "story_id")
+
+
+def test_story_summary(client: TestClient, ferry_story: int) -> None:
+    ids = {a["id"] for a in client.get(f"/stories/{ferry_story}").json()["articles"]}
+    body = client.get(f"/stories/{ferry_story}/summary", params={"sentences": 3}).json()
+    assert len(body["summary"]) == 3
+    assert all(s["article_id"] in ids and s["outlet"] in s["sources"] for s in body["summary"])
+    short = client.get(f"/stories/{ferry_story}/summary", params={"words": 40}).json()
+    assert 0 < short["words"] <= 40
+    focused = client.get(f"/stories/{ferry_story}/summary", params={"sentences": 2, "query": "cause of the accident"})
+    assert focused.status_code == 200 and focused.json()["summary"]
+    assert_error(client.get("/stories/999999/summary"), 404, "no story")
+    assert_error(client.get(f"/stories/{ferry_story}/summary", params={"words": 0}), 422, "words")
+
+
+def test_story_claims(client: TestClient, ferry_story: int) -> None:
+    body = client.get(f"/stories/{ferry_story}/claims").json()
+    assert body["articles"] >= 4 and body["claims"]
+    corroborated = [c for c in body["claims"] if c["support"] >= 2]
+    assert corroborated and all(len(c["members"]) >= 2 for c in corroborated)
+    assert_error(client.get("/stories/999999/claims"), 404, "no story")
+
+
+# -- analyses of a body ------------------------------------------------------------------------------
+
+
+def test_summarize_body_stores_nothing(client: TestClient, ingested: dict, demo_articles: list[dict]) -> None:
+    before = client.get("/stats").json()["articles"]
+    fresh = [variant(a, "summ") for a in demo_articles if a["id"].startswith("rates-")]
+    body = client.post("/summarize", json={"articles": [*fresh, {"title": "no text"}], "words": 60}).json()
+    assert body["summary"] and body["words"] <= 60 and body["articles"] == len(fresh)
+    assert [r["origin"] for r in body["rejections"]] == [f"articles[{len(fresh)}]"]
+    assert all(s["article_id"].endswith("-summ") for s in body["summary"])
+    assert client.get("/stats").json()["articles"] == before
+    assert_error(client.get(f"/articles/{fresh[0]['id']}"), 404)
+
+
+def test_compare_body(client: TestClient, demo_articles: list[dict]) -> None:
+    ferry = [a for a in demo_articles if a["id"].startswith("ferry-")]
+    body = client.post("/compare", json={"articles": ferry}).json()
+    assert body["articles"] == len(ferry) and body["claims"]
+    assert any(c["support"] >= 3 for c in body["claims"])
+
+
+@pytest.mark.parametrize("path", ["/summarize", "/compare"])
+def test_body_analyses_refuse_empty_and_oversized_batches(client: TestClient, path: str) -> None:
+    body = assert_error(client.post(path, json={"articles": [{"title": "no text"}]}), 422, "no article")
+    assert body["detail"][0]["field"] == "articles[0]"
+    assert_error(client.post(path, json={"articles": []}), 422)
+    assert_error(client.post(path, json={"articles": [{"text": "a b c"}] * (MAX_BATCH + 1)}), 413,
+                 str(MAX_BATCH), "max_batch")
+
+
+# -- limits and error shapes ---------------------------------------------------------------------------
+
+
+def test_batch_over_max_batch_is_413(client: TestClient) -> None:
+    assert_error(client.post("/articles", json=[{"text": "a b c"}] * (MAX_BATCH + 1), headers=AUTH), 413,
+                 f"{MAX_BATCH + 1} articles", str(MAX_BATCH), "max_batch")
+
+
+def test_body_over_max_body_bytes_is_413(client: TestClient) -> None:
+    big = json.dumps({"articles": [{"text": "word " * (MAX_BODY // 5)}]})
+    assert_error(client.post("/articles", content=big, headers={**AUTH, "Content-Type": "application/json"}), 413,
+                 str(MAX_BODY), "max_body_bytes")
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it streams
+        for start in range(0, len(big), 50_000):
+            yield big[start:start + 50_000].encode()
+
+    assert_error(client.post("/summarize", content=chunks(), headers={"Content-Type": "application/json"}), 413,
+                 "max_body_bytes")
+
+
+def test_bad_bodies_are_readable_422(client: TestClient) -> None:
+    body = assert_error(client.post("/articles", json={"articles": [{"text": "ok text here"}, {"text": 5}]},
+                                    headers=AUTH), 422, "articles[1].text")
+    assert body["detail"] == [{"field": "articles[1].text", "message": "Input should be a valid string",
+                               "type": "string_type"}]
+    assert_error(client.post("/articles", content=b'{"articles": [', headers={**AUTH, "Content-Type":
+                                                                               "application/json"}), 422, "JSON")
+    assert_error(client.post("/articles", json={"stories": []}, headers=AUTH), 422, "articles")
+    assert_error(client.post("/articles", json="just a string", headers=AUTH), 422)
+    assert_error(client.post("/summarize", json={"articles": [{"text": "x"}], "sentences": -2}), 422, "sentences")
+    lone = b'{"articles": [{"text": "broken \\ud800 surrogate text"}]}'
+    assert_error(client.post("/articles", content=lone, headers={**AUTH, "Content-Type": "application/json"}),
+                 422, "articles[0]", "surrogate")
+
+
+def test_unknown_routes_and_methods_answer_json(client: TestClient) -> None:
+    assert_error(client.get("/no/such/route"), 404)
+    assert_error(client.put("/search"), 405)
+
+
+def test_health_stats_and_docs(client: TestClient, ingested: dict) -> None:
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["model_loaded"] is True
+    assert health["articles"] >= 45 and health["stories"] >= 7
+    stats = client.get("/stats").json()
+    assert stats["articles"] == health["articles"] and stats["index"]["sentences"]["vectors"] > 0
+    assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert {"/articles", "/search", "/stories", "/stories/{story_id}/summary", "/stories/{story_id}/claims",
+            "/compare", "/summarize", "/health", "/stats"} <= set(schema["paths"])
+    assert "/stories/{story_id}/report" not in schema["paths"]
+
+
+# -- concurrency --------------------------------------------------------------------------------------
+
+
+def test_two_writers_and_searches_during_writes(client: TestClient, ingested: dict, demo_articles: list[dict],
+                                                store: Path) -> None:
+    before = client.get("/stats").json()
+    batches = [[variant(a, f"w{n}") for a in demo_articles[n * 12:(n + 1) * 12]] for n in range(2)]
+    reports: list[dict] = []
+    writing = threading.Event()
+
+    def write(batch: list[dict]) -> None:
+        writing.set()
+        response = client.post("/articles", json={"articles": batch}, headers=AUTH)
+        assert response.status_code == 200, response.text
+        reports.append(response.json())
+
+    writers = [threading.Thread(target=write, args=(b,)) for b in batches]
+    for w in writers:
+        w.start()
+    writing.wait()
+    during, started = [], time.monotonic()
+    while any(w.is_alive() for w in writers) and time.monotonic() - started < 120:
+        response = client.get("/search", params={"q": "evacuation of residents", "k": 3})
+        assert response.status_code == 200, response.text
+        during.append(any(w.is_alive() for w in writers))
+    for w in writers:
+        w.join()
+    assert during and during[0], "no search finished while a batch was being written"
+    assert sorted(len(r["ids"]) for r in reports) == [12, 12]
+    after = client.get("/stats").json()
+    assert after["articles"] == before["articles"] + 24
+    assert after["index"]["sentences"]["vectors"] == after["distinct_sentence_vectors"]
+    assert after["index"]["articles"]["vectors"] == after["articles"]
+    with sqlite3.connect(store / "newsprism.sqlite") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        dangling = conn.execute("SELECT count(*) FROM articles WHERE story_id IS NOT NULL "
+                                "AND story_id NOT IN (SELECT story_id FROM stories)").fetchone()[0]
+        miscounted = conn.execute("SELECT count(*) FROM stories s WHERE n_articles != "
+                                  "(SELECT count(*) FROM articles a WHERE a.story_id = s.story_id)").fetchone()[0]
+    assert dangling == 0 and miscounted == 0
+    for report in reports:
+        for article_id in report["ids"]:
+            assert client.get(f"/articles/{article_id}").json()["story_id"] is not None
