@@ -556,6 +556,70 @@ def compare(story_id: int | None, inputs: tuple[str, ...], db: str | None, as_js
 
 
 @cli.command()
+@click.argument("story_id", type=int, required=False)
+@click.option("--input", "inputs", multiple=True, metavar="FILE", help="article files (any ingest format); no store")
+@click.option("--all", "all_stories", is_flag=True, help="every stored story, with an overview page (--html-dir)")
+@click.option("--html", "html_out", metavar="OUT.html", type=click.Path(dir_okay=False),
+              help="write the self-contained HTML report here")
+@click.option("--md", "md_out", metavar="OUT.md", type=click.Path(dir_okay=False), help="write a Markdown report here")
+@click.option("--html-dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="with --all: write index.html and story-ID.html per story here")
+@groups_option
+@db_option
+@json_option
+def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, html_out: str | None,
+           md_out: str | None, html_dir: str | None, groups_file: str | None, db: str | None, as_json: bool) -> None:
+    """The editor's report of a story: summary, conflicts, shared and single-outlet claims, outlet
+    similarity, coverage and timeline, as one self-contained HTML page, Markdown or JSON.
+
+    \b
+    Examples:
+      newsprism report 7 --db ./store --html story-7.html
+      newsprism report 7 --md story-7.md --groups outlet-groups.toml
+      newsprism report --input reports/*.jsonl --json | jq '.conflicts'
+      newsprism report --all --html-dir reports/ --db ./store      # then open reports/index.html
+    """
+    from pathlib import Path
+
+    from engine import report as reports
+
+    groups = load_outlet_groups(groups_file)
+    if all_stories:
+        if story_id is not None or inputs or not html_dir:
+            raise click.UsageError("--all takes --html-dir DIR (and no STORY_ID or --input)")
+        newsroom = open_newsroom(db)
+        listed = newsroom.stories()["stories"]
+        folder = Path(html_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        built = {}
+        for story in listed:
+            data = reports.story_report(newsroom.story_articles(story["id"]), newsroom.settings.model,
+                                        newsroom.embedder, groups, label=story["label"], story_id=story["id"])
+            (folder / reports.story_filename(story["id"])).write_text(reports.to_html(data), encoding="utf-8")
+            built[story["id"]] = data
+        index = folder / "index.html"
+        index.write_text(reports.to_index_html(reports.overview(listed, built, groups)), encoding="utf-8")
+        click.echo(f"wrote {index} and {len(built)} story reports", err=as_json)
+        return
+    if html_dir:
+        raise click.UsageError("--html-dir goes with --all; for one story use --html OUT.html")
+    if not (html_out or md_out or as_json):
+        raise click.UsageError("say where the report goes: --html OUT.html, --md OUT.md or --json")
+    articles, embedder, model = story_or_input(db, story_id, inputs)
+    label = None
+    if story_id is not None:
+        found = open_newsroom(db).story(story_id)
+        label = found["label"] if found else None
+    data = reports.story_report(articles, model, embedder, groups, label=label, story_id=story_id)
+    for path, text in ((html_out, reports.to_html), (md_out, reports.to_markdown)):
+        if path:
+            Path(path).write_text(text(data), encoding="utf-8")
+            click.echo(f"wrote {path}", err=True)
+    if as_json:
+        emit_json(data)
+
+
+@cli.command()
 @click.option("--before", required=True, help="remove articles published before this date")
 @click.option("--yes", is_flag=True, help="do not ask for confirmation")
 @db_option
