@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -30,7 +31,7 @@ from schemathesis.specs.openapi.checks import (
 KEY = "server-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 STARTUP_SECONDS = 180
-FUZZ_EXAMPLES = 12
+FUZZ_EXAMPLES = int(os.environ.get("NEWSPRISM_FUZZ_EXAMPLES", "12"))  # raise for a deeper run
 
 
 def free_port() -> int:
@@ -39,8 +40,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Served:
+    """The running server: where it listens and where it logs."""
+
+    base: str
+    log: Path
+
+    def assert_no_tracebacks(self) -> None:
+        """Nothing a client sent made the server log an unexpected error."""
+        text = self.log.read_text()
+        assert "Traceback" not in text, text[-3000:]
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
+def server(tmp_path_factory) -> Iterator[Served]:
     """A real `newsprism serve` on a free loopback port; stopped (SIGTERM) after the module."""
     folder = tmp_path_factory.mktemp("server")
     port = free_port()
@@ -64,7 +78,7 @@ def server(tmp_path_factory) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail(f"server not up after {STARTUP_SECONDS} s")
             time.sleep(0.3)
-        yield base
+        yield Served(base, folder / "server.log")
     finally:
         proc.terminate()
         try:
@@ -75,8 +89,8 @@ def server(tmp_path_factory) -> Iterator[str]:
         log.close()
 
 
-def test_served_api(server: str, demo_articles: list[dict]) -> None:
-    with httpx.Client(base_url=server, timeout=120) as http:
+def test_served_api(server: Served, demo_articles: list[dict]) -> None:
+    with httpx.Client(base_url=server.base, timeout=120) as http:
         health = http.get("/health")
         assert health.status_code == 200 and health.json()["status"] == "ok"
         batch = {"articles": demo_articles[:6]}
@@ -92,15 +106,16 @@ def test_served_api(server: str, demo_articles: list[dict]) -> None:
         assert found["results"] and found["results"][0]["id"].startswith("ferry")
         too_many = http.post("/articles", json=[{"text": "a b c"}] * 21, headers=AUTH)
         assert too_many.status_code == 413 and "20" in too_many.json()["error"]
+    server.assert_no_tracebacks()
 
 
 @pytest.fixture(scope="module")
-def api_schema(server: str):
+def api_schema(server: Served):
     config = schemathesis.Config.from_dict({"generation": {"max-examples": FUZZ_EXAMPLES, "deterministic": True}})
-    return schemathesis.openapi.from_url(f"{server}/openapi.json", config=config)
+    return schemathesis.openapi.from_url(f"{server.base}/openapi.json", config=config)
 
 
-def test_fuzz_no_server_errors_and_schema_conformance(api_schema) -> None:
+def test_fuzz_no_server_errors_and_schema_conformance(api_schema, server: Served) -> None:
     """Generated requests, valid and invalid, on every operation: never a 5xx, every answer as documented.
 
     Runs each operation's hypothesis strategy directly (the lazy pytest fixture loader of schemathesis
@@ -120,9 +135,5 @@ def test_fuzz_no_server_errors_and_schema_conformance(api_schema) -> None:
             case.call_and_validate(headers=AUTH, timeout=120, checks=checks)
 
         call()
+    server.assert_no_tracebacks()
 
-
-def test_server_log_has_no_tracebacks(server: str, tmp_path_factory) -> None:
-    """Runs after the fuzz test: nothing the clients sent made the server log an unexpected error."""
-    logs = list(Path(tmp_path_factory.getbasetemp()).glob("server*/server.log"))
-    assert logs and all("Traceback" not in log.read_text() for log in logs)
