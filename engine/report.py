@@ -67,7 +67,8 @@ def story_report(articles: Sequence[Article], model: str, embedder=None, groups:
     conflicts = alignment["conflicts"]
     for conflict in conflicts:
         for side in conflict["sides"]:
-            side["links"] = [_article_ref(by_id[i]) for i in side["articles"] if i in by_id]
+            refs = [_article_ref(by_id[i]) for i in side["articles"] if i in by_id]
+            side["links"] = sorted(refs, key=lambda r: (r["published"] or "9999", r["id"]))
     shared = [c for c in claims if c["kind"] in SHARED_KINDS]
     return {
         "report": "newsprism story report",
@@ -254,6 +255,7 @@ CONFLICT_LABEL = {"number": "Number", "money": "Amount", "date": "Date", "name":
 PALETTE = ("#0b6fb0", "#e07b00", "#2f8f9d", "#c2378d", "#6b4fb3", "#8c6d31", "#d1495b", "#4f7a28", "#3d5a80",
            "#7a7a7a")
 HEAT_LOW, HEAT_HIGH = (238, 243, 251), (23, 63, 122)
+WIDE_HEATMAP = 8  # outlets beyond which the heatmap keeps its size and scrolls on small screens
 
 CSS = """
 :root{--ink:#1c2230;--muted:#5d6677;--line:#e3e0d8;--paper:#faf9f6;--card:#fff;--accent:#2b59c3;
@@ -343,6 +345,7 @@ svg text{font-family:var(--sans);fill:var(--ink)}
 svg .dim{fill:var(--muted)}
 svg .on-dark{fill:#fff}
 .key i.shared{background:#2b59c3}.key i.exclusive{background:#a3abb9}
+.scroll{max-width:100%;overflow-x:auto}svg.wide{max-width:none}
 .heat{display:flex;flex-wrap:wrap;gap:1rem 1.4rem;align-items:flex-start}
 .legend{list-style:none;margin:0;padding:0;display:grid;gap:.3rem;font-size:.85rem}
 .legend b{display:inline-block;min-width:2.6rem;font-variant-numeric:tabular-nums}
@@ -368,7 +371,7 @@ footer{margin-top:3rem;font-size:.8rem;color:var(--muted);border-top:1px solid v
 @media (max-width:720px){main{padding:1.3rem 1rem 3rem}.grid2{grid-template-columns:minmax(0,1fr)}
 .articles li{grid-template-columns:minmax(0,1fr)}.summary li{padding-left:1.8rem}section{margin-top:2.2rem}
 svg .minor{display:none}.stat b{font-size:1.3rem}}
-@media print{body{background:#fff;font-size:10.5pt}main{max-width:none;padding:0}.toc{display:none}
+@media print{@page{margin:14mm}body{background:#fff;font-size:10.5pt}main{max-width:none;padding:0}.toc{display:none}
 a{color:inherit;text-decoration:none}.card,.side,.stat,figure,.articles li,.summary li{break-inside:avoid}
 h2{break-after:avoid}section{margin-top:1.6rem}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 details summary{display:none}}
@@ -452,6 +455,14 @@ def _marked(sentence: str, value: str) -> str:
     return f"{esc(sentence[:at])}<mark>{esc(sentence[at:end])}</mark>{esc(sentence[end:])}"
 
 
+def _earliest_by_outlet(refs: Sequence[dict]) -> dict[str, dict]:
+    """One article per outlet (refs come in time order): an outlet is named once however often it ran it."""
+    out: dict[str, dict] = {}
+    for ref in refs:
+        out.setdefault(ref["outlet"], ref)
+    return out
+
+
 def _time_tag(value: str | None, year: bool = True) -> str:
     if not value:
         return "<span>undated</span>"
@@ -529,9 +540,11 @@ def _html_conflicts(data: dict, page: _Page) -> str:
     for n, conflict in enumerate(data["conflicts"], 1):
         sides = []
         for k, side in enumerate(conflict["sides"]):
-            who = " ".join(page.badge(ref["outlet"], ref["url"], f"{ref['title']} ({when(ref['published'])})")
-                           for ref in side["links"]) or " ".join(page.badge(o) for o in side["outlets"])
-            vs = '<p class="vs">versus</p>' if k else ""
+            who = " ".join(page.badge(o, ref["url"], f"{ref['title']} ({when(ref['published'])})")
+                           for o, ref in _earliest_by_outlet(side["links"]).items()) \
+                or " ".join(page.badge(o) for o in side["outlets"])
+            says = plural(len(side["outlets"]), "outlet") + (" says" if len(side["outlets"]) == 1 else " say")
+            vs = f'<p class="vs">{"versus · " if k else ""}{says}</p>'
             sides.append(f'<div class="side">{vs}<p class="value"><mark>{esc(side["value"])}</mark></p>'
                          f'<div class="who">{who}</div><p class="quote">{_marked(side["sentence"], side["value"])}</p>'
                          f'<p class="said">first said {_time_tag(side["published"])}</p></div>')
@@ -613,8 +626,9 @@ def _heatmap_svg(data: dict, page: _Page) -> str:
     names, matrix, shared = sim["outlets"], sim["matrix"], sim["shared"]
     cell, left, top = 48, 62, 30
     size_w, size_h = left + cell * len(names) + 2, top + cell * len(names) + 2
-    parts = [f'<svg class="heatmap" viewBox="0 0 {size_w} {size_h}" width="{size_w}" height="{size_h}" role="img" '
-             f'aria-label="Outlet by outlet claim overlap">']
+    wide = " wide" if len(names) > WIDE_HEATMAP else ""  # too many to shrink legibly: scroll sideways instead
+    parts = [f'<svg class="heatmap{wide}" viewBox="0 0 {size_w} {size_h}" width="{size_w}" height="{size_h}" '
+             'role="img" aria-label="Outlet by outlet claim overlap">']
     for k, name in enumerate(names):
         x = left + k * cell + cell / 2
         parts.append(f'<text x="{x:.0f}" y="{top - 10}" text-anchor="middle" font-size="12" font-weight="600">'
@@ -675,8 +689,8 @@ def _html_outlets(data: dict, page: _Page) -> str:
                      + (f' <span class="meta">{esc(o["group"])}</span>' if o["group"] else "") + "</li>"
                      for o in outlets)
     if len(outlets) > 1:
-        heat = (f'<div class="heat">{_heatmap_svg(data, page)}<div><ul class="legend">{legend}</ul>'
-                '<p class="scale">0% <span class="bar"></span> 100%</p></div></div>')
+        heat = (f'<div class="heat"><div class="scroll">{_heatmap_svg(data, page)}</div><div>'
+                f'<ul class="legend">{legend}</ul><p class="scale">0% <span class="bar"></span> 100%</p></div></div>')
     else:
         heat = '<p class="empty">One outlet only: nothing to compare.</p>'
     heat_fig = (f'<figure class="card" id="similarity"><h3>Who says the same things</h3>{heat}<figcaption>'
@@ -767,18 +781,23 @@ def _timeline_svg(data: dict, page: _Page) -> str:
         parts.append(f'<text x="0" y="{y + 14}" font-size="12.5" font-weight="600">{esc(outlet)}'
                      f'<tspan class="dim" font-weight="400">{esc(firsts)}</tspan></text>')
         parts.append(f'<line x1="0" x2="100%" y1="{y + 30}" y2="{y + 30}" stroke="#d9d5cc" stroke-dasharray="2 3"/>')
-        for a, t in items:
+        spots = [(t - t0) / (t1 - t0) for _, t in items]
+        room = 0.2 if daily else 0.12  # the share of the width a time label needs beside its dot
+        for k, (a, t) in enumerate(items):
             hollow = bool(a["copy_of"])
             fill = "#fff" if hollow else colour
             shape = (f'<circle cx="{x(t)}" cy="{y + 30}" r="{7 if a["first"] else 6}" fill="{fill}" '
                      f'stroke="{colour}" stroke-width="{2.5 if hollow else 1.5}"/>')
             tip = f"{a['title']} ({a['outlet']}, {when(a['published'])})" + (
                 f" copy of {a['copy_of']}" if hollow else "")
-            near_end = (t - t0) / (t1 - t0) > 0.8
-            moment = datetime.fromtimestamp(t, UTC)
-            stamp = f"{moment.day} {moment:%b} {moment:%H:%M}" if daily else f"{moment:%H:%M}"
-            shape += (f'<text x="{x(t)}" dx="{-11 if near_end else 11}" y="{y + 34}" font-size="11" class="dim" '
-                      f'text-anchor="{"end" if near_end else "start"}">{esc(stamp)}</text>')
+            near_end = spots[k] > 0.8
+            beside = k - 1 if near_end else k + 1  # the dot on the label's side
+            if not 0 <= beside < len(spots) or abs(spots[beside] - spots[k]) >= room:  # no label where they collide
+                moment = datetime.fromtimestamp(t, UTC)
+                stamp = f"{moment.day} {moment:%b} {moment:%H:%M}" if daily else f"{moment:%H:%M}"
+                cls = "dim minor" if daily else "dim"
+                shape += (f'<text x="{x(t)}" dx="{-11 if near_end else 11}" y="{y + 34}" font-size="11" '
+                          f'class="{cls}" text-anchor="{"end" if near_end else "start"}">{esc(stamp)}</text>')
             link = safe_url(a["url"])
             body = f"<title>{esc(tip)}</title>{shape}"
             parts.append(f'<a href="{esc(link)}">{body}</a>' if link else f"<g>{body}</g>")
@@ -910,9 +929,12 @@ def to_markdown(data: dict) -> str:
     out += ["", "## Conflicts", ""]
     for k, c in enumerate(data["conflicts"], 1):
         out += [f"### {k}. {CONFLICT_LABEL.get(c['kind'], c['kind'])}: {md(c['description'])}", ""]
-        out += _md_table(["Value", "Outlets", "First said", "Sentence"], [
-            [f"**{md(s['value'])}**", ", ".join(_md_link(r["outlet"], r["url"]) for r in s["links"])
-             or md(", ".join(s["outlets"])), when(s["published"]), md(s["sentence"])] for s in c["sides"]])
+        rows = []
+        for side in c["sides"]:
+            who = ", ".join(_md_link(o, r["url"]) for o, r in _earliest_by_outlet(side["links"]).items())
+            rows.append([f"**{md(side['value'])}**", who or md(", ".join(side["outlets"])), when(side["published"]),
+                         md(side["sentence"])])
+        out += _md_table(["Value", "Outlets", "First said", "Sentence"], rows)
         out.append("")
     if not data["conflicts"]:
         out += ["No conflicting facts found.", ""]
