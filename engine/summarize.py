@@ -63,19 +63,19 @@ _BOILERPLATE_HINTS = ("writer", "ing by", "contributed", "reserved", "copyright"
 # Openers that point back to an earlier sentence; "This week"-style time phrases are fine.
 _DANGLING = re.compile(
     r"^[\"'“‘]?(?:He|She|They|It|Its|His|Her|Their|Them|This|That|These|Those|Such|But|However|Also|And|Or|"
-    r"So|Yet|Still|Moreover|Furthermore|Nevertheless|Nonetheless|Meanwhile|Thus|Therefore|Then|Instead|"
+    r"So|Yet|Still|Moreover|Furthermore|Nevertheless|Nonetheless|Meanwhile|Thus|Therefore|Then|Later|Instead|"
     r"Besides|Likewise|Otherwise|Hence|Additionally|Both|Another|Others|"
     r"In addition|As a result|On the other hand|At the same time|Despite this|After that|"
     r"Because of this|In contrast|Even so)\b(?!\s+(?:year|week|month|morning|afternoon|evening|"
-    r"weekend|season|summer|winter|spring|autumn|fall|time|decade|century)\b)"
+    r"weekend|season|summer|winter|spring|autumn|fall|decade|century)\b)"
 )
 _TERMINAL = re.compile(r"[.!\"'”’)]$")
 
 
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
-    """Porter stem as ROUGE and the concept model both expect; cached because news repeats words."""
-    return _STEMMER.stem(word) if len(word) > 3 else word
+    """Porter stem as ROUGE has it; stopwords stay as they are so STOPWORDS still recognises them."""
+    return word if len(word) <= 3 or word in STOPWORDS else _STEMMER.stem(word)
 
 
 @lru_cache(maxsize=50_000)
@@ -223,51 +223,63 @@ def _vectors(sentences: list[Sentence]) -> np.ndarray:
 
 
 def support_map(articles: list[Article], threshold: float = 0.65, overlap: float = 0.2,
-                block: int = 1024) -> dict[tuple[str, int], tuple[list[str], int]]:
-    """(article_id, position) -> (outlets carrying the claim, independent reports) for every body sentence.
+                only: set[tuple[str, int]] | None = None,
+                block: int = 512) -> dict[tuple[str, int], tuple[list[str], int]]:
+    """(article_id, position) -> (outlets carrying the claim, independent reports) per body sentence.
 
     Two articles carry the same claim in sentences that are each other's best match across that
     article pair, with embedding cosine >= threshold and at least two shared content words making up
     `overlap` of the shorter sentence's; a sentence's sources are its own outlet plus those of its
-    aligned articles. Kept apart from the summarizer so the engine's claims module can replace it.
+    aligned articles. `only` limits the answer (and the work) to some sentences. Kept apart from the
+    summarizer so the engine's claims module can replace it.
     """
     rows: list[tuple[int, Sentence]] = [(a_i, s) for a_i, a in enumerate(articles) for s in a.body()]
-    if not rows:
+    wanted = [i for i, (a_i, s) in enumerate(rows) if only is None or (articles[a_i].id, s.position) in only]
+    if not wanted:
         return {}
     owner = np.array([a_i for a_i, _ in rows])
     vectors = _vectors([s for _, s in rows])
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     ends = np.r_[starts[1:], len(rows)]
     segment = np.repeat(np.arange(len(starts)), ends - starts)
-    # Per sentence, its best similarity in each article (one block of rows at a time keeps memory flat);
-    # a pair is mutual when its similarity is the best of both rows in the other's article.
-    row_best = np.empty((len(rows), len(starts)), dtype=np.float32)
+    # Each wanted sentence's best match in every other article, a block of rows at a time.
+    slot = {i: n for n, i in enumerate(wanted)}
+    row_best = np.empty((len(wanted), len(starts)), dtype=np.float32)
     pairs: list[tuple[int, int, float]] = []
-    for lo in range(0, len(rows), block):
-        sims = vectors[lo:lo + block] @ vectors.T
-        row_best[lo:lo + block] = np.maximum.reduceat(sims, starts, axis=1)
-        local_i, seg = np.nonzero(row_best[lo:lo + block] >= threshold)
-        for li, k in zip(local_i.tolist(), seg.tolist(), strict=True):
-            i = lo + li
-            if k == segment[i]:
-                continue
-            j = int(starts[k] + np.argmax(sims[li, starts[k]:ends[k]]))
-            if i < j:
+    for lo in range(0, len(wanted), block):
+        ids = wanted[lo:lo + block]
+        sims = vectors[ids] @ vectors.T
+        row_best[lo:lo + len(ids)] = np.maximum.reduceat(sims, starts, axis=1)
+        local, seg = np.nonzero(row_best[lo:lo + len(ids)] >= threshold)
+        for li, k in zip(local.tolist(), seg.tolist(), strict=True):
+            i = ids[li]
+            if k != segment[i]:
+                j = int(starts[k] + np.argmax(sims[li, starts[k]:ends[k]]))
                 pairs.append((i, j, float(sims[li, j])))
-    aligned: list[set[int]] = [set() for _ in rows]
+    # Mutual: i must also be j's best match in i's article; for j outside `only` that needs a look.
+    reverse: dict[tuple[int, int], float] = {}
+    missing: dict[int, set[int]] = defaultdict(set)
+    for i, j, _ in pairs:
+        if j not in slot:
+            missing[int(segment[i])].add(j)
+    for k, js in missing.items():
+        listed = sorted(js)
+        best = (vectors[listed] @ vectors[starts[k]:ends[k]].T).max(axis=1)
+        reverse.update({(j, k): float(v) for j, v in zip(listed, best, strict=True)})
+    aligned: dict[int, set[int]] = defaultdict(set)
     for i, j, sim in pairs:
-        if row_best[j, segment[i]] > sim + 1e-5:
-            continue  # i is not j's best match in i's article
+        k = int(segment[i])
+        if (row_best[slot[j], k] if j in slot else reverse[(j, k)]) > sim + 1e-5:
+            continue
         wi, wj = content_words(tokens(rows[i][1].text)), content_words(tokens(rows[j][1].text))
         shared = len(wi & wj)
         if shared >= 2 and shared >= overlap * min(len(wi), len(wj)):
             aligned[i].add(int(owner[j]))
-            aligned[j].add(int(owner[i]))
     keys = report_keys(articles)
     out: dict[tuple[str, int], tuple[list[str], int]] = {}
-    for i, (a_i, sentence) in enumerate(rows):
-        article = articles[a_i]
-        others = sorted(aligned[i])
+    for i in wanted:
+        a_i, sentence = rows[i]
+        article, others = articles[a_i], sorted(aligned[i])
         sources = list(dict.fromkeys(o for o in [article.outlet, *(articles[k].outlet for k in others)] if o))
         support = len({keys[article.id], *(keys[articles[k].id] for k in others)})
         out[(article.id, sentence.position)] = (sources, support)
@@ -312,19 +324,29 @@ def _budget(words: int | None, sentences: int | None, params: SummaryParams) -> 
 
 
 class _Objective:
-    """Monotone submodular F(S): covered concept weights plus a modular bonus per chosen sentence."""
+    """Monotone submodular F(S): covered concept weights plus a modular bonus per chosen sentence.
+
+    Concepts are numbered and laid out flat per candidate, so each round's gains are one numpy pass.
+    """
 
     def __init__(self, cands: list[_Candidate], weights: dict[tuple[str, str], float],
                  bonus: np.ndarray) -> None:
-        self.cands, self.weights, self.bonus = cands, weights, bonus
-        self.covered: set[tuple[str, str]] = set()
+        ids: dict[tuple[str, str], int] = {}
+        flat = [ids.setdefault(b, len(ids)) for c in cands for b in c.concepts if b in weights]
+        counts = [sum(b in weights for b in c.concepts) for c in cands]
+        self.concepts = np.array(flat, dtype=np.int64)
+        self.owner = np.repeat(np.arange(len(cands)), counts)
+        self.weight = np.array([weights[b] for b in ids], dtype=np.float64)
+        self.open = np.ones(len(ids), dtype=np.float64)  # 1 while no chosen sentence covers the concept
+        self.bonus = bonus
+        self.n = len(cands)
 
     def gains(self, idx: list[int]) -> np.ndarray:
-        concepts = [sum(self.weights.get(b, 0.0) for b in self.cands[i].concepts - self.covered) for i in idx]
-        return np.array(concepts, dtype=np.float64) + self.bonus[idx]
+        per_concept = self.weight[self.concepts] * self.open[self.concepts]
+        return np.bincount(self.owner, weights=per_concept, minlength=self.n)[idx] + self.bonus[idx]
 
     def take(self, i: int) -> None:
-        self.covered |= self.cands[i].concepts
+        self.open[self.concepts[self.owner == i]] = 0.0
 
 
 class _Selector:
@@ -408,26 +430,26 @@ class Summarizer(_Selector):
         cands = _candidates(articles, p)
         if not cands:
             return []
-        support = support_map(articles, p.align_threshold, p.align_overlap)
         keys = report_keys(articles)
         weights = self._concept_weights(cands, keys)
-        density = [sum(weights.get(b, 0.0) for b in c.concepts) / c.words for c in cands]
-        unit = float(np.mean(density)) or 1.0
-        n_reports = len(set(keys.values()))
-        relevance = self._relevance(cands, query_vector)
-        bonus = np.zeros(len(cands))
-        for k, (c, rel) in enumerate(zip(cands, relevance, strict=True)):
-            reports = support.get((c.article.id, c.sentence.position), ([], 1))[1]
-            extra_support = (reports - 1) / (n_reports - 1) if n_reports > 1 else 0.0
-            bonus[k] = unit * c.words * (p.support_weight * extra_support + p.position_weight * _lead(
-                c.sentence.position) + p.query_weight * rel)
+        lengths = np.array([c.words for c in cands], dtype=np.float64)
+        unit = float(np.mean([sum(weights.get(b, 0.0) for b in c.concepts) for c in cands] / lengths)) or 1.0
+        relevance = np.array(self._relevance(cands, query_vector))
+        lead = np.array([_lead(c.sentence.position) for c in cands])
+        bonus = unit * lengths * (p.position_weight * lead + p.query_weight * relevance)
         if query_vector is not None:
             weights = self._query_weights(cands, weights, relevance)
         value = np.array([sum(weights.get(b, 0.0) for b in c.concepts) for c in cands]) + bonus
-        lengths = np.array([c.words for c in cands], dtype=np.float64)
+        # Only the most valuable sentences go on; cross-outlet support is worked out for those alone.
         keep = np.argsort(-value / lengths ** p.length_exponent, kind="stable")[:p.max_candidates]
-        cands = [cands[i] for i in keep]
-        objective = _Objective(cands, weights, bonus[keep])
+        cands, lengths, bonus = [cands[i] for i in keep], lengths[keep], bonus[keep]
+        support = support_map(articles, p.align_threshold, p.align_overlap,
+                              only={(c.article.id, c.sentence.position) for c in cands})
+        n_reports = len(set(keys.values()))
+        if n_reports > 1:
+            reports = np.array([support[(c.article.id, c.sentence.position)][1] for c in cands])
+            bonus = bonus + unit * lengths * p.support_weight * (reports - 1) / (n_reports - 1)
+        objective = _Objective(cands, weights, bonus)
         outlets = {a.outlet or a.id for a in articles}
         cap = max(p.outlet_share, 1.5 / len(outlets)) if len(outlets) > 1 else 1.0
         return self._render(self._pack(cands, objective, budget, max_sents, truncate, cap), support)
@@ -492,5 +514,6 @@ class CentroidSummarizer(_Selector):
         cands = [cands[i] for i in keep]
         # Gain proportional to length makes the cost-scaled greedy rank by closeness alone.
         objective = _Objective(cands, {}, closeness[keep] * np.array([c.words for c in cands]))
-        support = support_map(articles, p.align_threshold, p.align_overlap)
+        support = support_map(articles, p.align_threshold, p.align_overlap,
+                              only={(c.article.id, c.sentence.position) for c in cands})
         return self._render(self._pack(cands, objective, budget, max_sents, truncate, 1.0), support)

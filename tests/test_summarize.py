@@ -149,6 +149,12 @@ def test_support_map(story):
     assert support[("reuters-1", 1)] == (["Reuters", "Yahoo News"], 1)
 
 
+def test_support_for_some_sentences_matches_the_full_map(story):
+    full = support_map(story)
+    some = {("ap-1", 1), ("bbc-1", 0), ("guardian-1", 2)}
+    assert support_map(story, only=some) == {k: full[k] for k in some}
+
+
 def test_unfit_sentences_never_appear(story):
     summary = Summarizer()(story, words=1000)  # room for every sentence that may appear
     texts = [s.text for s in summary]
