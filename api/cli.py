@@ -555,6 +555,30 @@ def compare(story_id: int | None, inputs: tuple[str, ...], db: str | None, as_js
         click.echo(f"warning: {warning}", err=True)
 
 
+def write_story_reports(newsroom, folder: str, groups=None) -> dict:
+    """Every stored story's HTML report (story-ID.html) and index.html linking them, in `folder`.
+
+    Shared by `report --all` and the demo tour; returns the overview data with "index", the page's path.
+    """
+    from pathlib import Path
+
+    from engine import report as reports
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    listed = newsroom.stories()["stories"]
+    built = {}
+    for story in listed:
+        data = reports.story_report(newsroom.story_articles(story["id"]), newsroom.settings.model,
+                                    newsroom.embedder, groups, label=story["label"], story_id=story["id"])
+        (out / reports.story_filename(story["id"])).write_text(reports.to_html(data), encoding="utf-8")
+        built[story["id"]] = data
+    overview = reports.overview(listed, built, groups)
+    index = out / "index.html"
+    index.write_text(reports.to_index_html(overview), encoding="utf-8")
+    return {"index": str(index), **overview}
+
+
 @cli.command()
 @click.argument("story_id", type=int, required=False)
 @click.option("--input", "inputs", multiple=True, metavar="FILE", help="article files (any ingest format); no store")
@@ -579,27 +603,17 @@ def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, htm
       newsprism report --input reports/*.jsonl --json | jq '.conflicts'
       newsprism report --all --html-dir reports/ --db ./store      # then open reports/index.html
     """
-    from pathlib import Path
-
     from engine import report as reports
 
     groups = load_outlet_groups(groups_file)
     if all_stories:
         if story_id is not None or inputs or not html_dir:
             raise click.UsageError("--all takes --html-dir DIR (and no STORY_ID or --input)")
-        newsroom = open_newsroom(db)
-        listed = newsroom.stories()["stories"]
-        folder = Path(html_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        built = {}
-        for story in listed:
-            data = reports.story_report(newsroom.story_articles(story["id"]), newsroom.settings.model,
-                                        newsroom.embedder, groups, label=story["label"], story_id=story["id"])
-            (folder / reports.story_filename(story["id"])).write_text(reports.to_html(data), encoding="utf-8")
-            built[story["id"]] = data
-        index = folder / "index.html"
-        index.write_text(reports.to_index_html(reports.overview(listed, built, groups)), encoding="utf-8")
-        click.echo(f"wrote {index} and {len(built)} story reports", err=as_json)
+        written = write_story_reports(open_newsroom(db), html_dir, groups)
+        if as_json:
+            emit_json(written)
+        else:
+            click.echo(f"wrote {written['index']} and {written['total']} story reports")
         return
     if html_dir:
         raise click.UsageError("--html-dir goes with --all; for one story use --html OUT.html")
@@ -613,7 +627,8 @@ def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, htm
     data = reports.story_report(articles, model, embedder, groups, label=label, story_id=story_id)
     for path, text in ((html_out, reports.to_html), (md_out, reports.to_markdown)):
         if path:
-            Path(path).write_text(text(data), encoding="utf-8")
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(text(data))
             click.echo(f"wrote {path}", err=True)
     if as_json:
         emit_json(data)

@@ -184,8 +184,9 @@ def test_untrusted_text_stays_text(browser, tmp_path):
 
 def test_all_stories_overview(demo_store, browser, tmp_path):
     out = tmp_path / "reports"
-    run_cli("report", "--all", "--html-dir", str(out), "--db", str(demo_store))
+    written = cli_json("report", "--all", "--html-dir", str(out), "--db", str(demo_store))
     listed = cli_json("stories", "--db", str(demo_store))["stories"]
+    assert written["index"] == str(out / "index.html") and written["total"] == len(listed)
     index = (out / "index.html").read_text()
     links = re.findall(r'href="(story-\d+\.html)"', index)
     assert sorted(links) == sorted(f"story-{s['id']}.html" for s in listed)
