@@ -49,11 +49,11 @@ class AlignParams:
     """Knobs of `align`; the defaults were set on the demo corpus (engine/demo)."""
 
     min_cosine: float = 0.45  # candidate pairs: embedding cosine at least this
-    max_articles: int = 60  # per sentence, candidates from at most this many nearest articles
+    max_candidates: int = 8  # per sentence, candidates from at most this many nearest articles
     link: float = 0.0  # link score (below) a candidate pair needs to count at all
     fact_bonus: float = 0.1  # added to P(same claim) when both sentences state the same fact (facts.shared_facts)
     group: float = 0.04  # mean link score (a missing link counts 0) that keeps a group together
-    attach: float = 0.08  # mean link score with which a sentence also joins a further group
+    attach: float = 0.1  # mean link score with which a sentence also joins a further group
     min_words: int = 4  # shorter sentences ("Share this article") are not claims
     decider: SameClaim | None = None  # the same-claim decision; SameClaim() with shipped weights if None
 
@@ -114,9 +114,11 @@ class Conflict:
     kind: str  # number | money | date | name | negation
     sides: list[ConflictSide]
     description: str
+    about: str = ""  # the role words the differing facts share ("dead", "captain")
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "sides": [s.to_dict() for s in self.sides], "description": self.description}
+        return {"kind": self.kind, "sides": [s.to_dict() for s in self.sides], "description": self.description,
+                "about": self.about}
 
 
 @dataclass(slots=True)
@@ -218,31 +220,34 @@ def _story(articles: Sequence[Article], params: AlignParams) -> _Story:
                   [facts.extract(occ[0][1].text, arts[occ[0][0]].published) for occ in units])
 
 
-def _candidates(story: _Story, params: AlignParams) -> tuple[np.ndarray, np.ndarray]:
-    """Unit pairs (i < j) where j is i's nearest sentence in one of j's articles or the other way round."""
-    n, n_art = len(story.units), len(story.articles)
-    per_article: list[list[int]] = [[] for _ in range(n_art)]
-    for u, arts in enumerate(story.arts):
-        for k in arts:
-            per_article[k].append(u)
-    best = np.full((n, n_art), -1.0, dtype=np.float32)
-    arg = np.zeros((n, n_art), dtype=np.int64)
-    for k, members in enumerate(per_article):
-        if not members:
-            continue
-        sims = story.vectors @ story.vectors[members].T
-        local = np.argmax(sims, axis=1)
-        best[:, k] = sims[np.arange(n), local]
-        arg[:, k] = np.asarray(members)[local]
-    for u, arts in enumerate(story.arts):
-        best[u, list(arts)] = -1.0
-    if n_art > params.max_articles:  # keep each sentence's nearest articles only
-        cut = np.partition(best, n_art - params.max_articles, axis=1)[:, n_art - params.max_articles]
-        best[best < cut[:, None]] = -1.0
-    rows, cols = np.nonzero(best >= params.min_cosine)
-    i, j = rows, arg[rows, cols]
-    pairs = {(min(a, b), max(a, b)) for a, b in zip(i.tolist(), j.tolist(), strict=True)
-             if not story.arts[a] & story.arts[b]}
+def _candidates(story: _Story, params: AlignParams, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Unit pairs (i < j) where j is i's nearest sentence in one of j's articles, among i's
+    `max_candidates` nearest articles (or the other way round), with cosine at least `min_cosine`."""
+    occurrences = sorted((k, u) for u, arts in enumerate(story.arts) for k in arts)  # columns, by article
+    col_art = np.asarray([k for k, _ in occurrences], dtype=np.int64)
+    col_unit = np.asarray([u for _, u in occurrences], dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, col_art[1:] != col_art[:-1]])
+    present = col_art[starts]  # the articles that have units
+    own = np.zeros((len(story.units), len(present)), dtype=bool)
+    own[col_unit, np.searchsorted(present, col_art)] = True
+    positions = np.arange(len(col_unit))
+    widths = np.diff(np.r_[starts, len(col_unit)])
+    k = min(params.max_candidates, len(present))
+    pairs: set[tuple[int, int]] = set()
+    for lo in range(0, len(story.units), block):
+        sims = story.vectors[lo:lo + block] @ story.vectors[col_unit].T
+        best = np.maximum.reduceat(sims, starts, axis=1)
+        at_best = np.where(sims >= np.repeat(best, widths, axis=1), positions, len(positions))
+        arg = col_unit[np.minimum.reduceat(at_best, starts, axis=1)]
+        best[own[lo:lo + block]] = -1.0
+        top = np.argpartition(-best, k - 1, axis=1)[:, :k] if k < len(present) else np.broadcast_to(
+            np.arange(len(present)), best.shape)
+        rows = np.repeat(np.arange(best.shape[0]), top.shape[1])
+        cols = top.reshape(-1)
+        keep = best[rows, cols] >= params.min_cosine
+        for i, j in zip((rows[keep] + lo).tolist(), arg[rows[keep], cols[keep]].tolist(), strict=True):
+            if not story.arts[i] & story.arts[j]:
+                pairs.add((min(i, j), max(i, j)))
     ordered = sorted(pairs)
     return (np.asarray([a for a, _ in ordered], dtype=np.int64), np.asarray([b for _, b in ordered], dtype=np.int64))
 
@@ -331,12 +336,10 @@ def _attach(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
     return out
 
 
-def _anchored(story: _Story) -> list[list[int]]:
-    """Claims that rest on one number: sentences of independent reports that state the same quantity with
-    agreeing values ("about 240,000 packs" / "240,000 packs"), however different the rest of the sentence."""
-    entries = sorted(((q.unit, q.lo, u, q) for u, f in enumerate(story.facts) for q in f.quantities),
-                     key=lambda e: (e[0], e[1]))
-    parent = list(range(len(entries)))
+def _components(story: _Story, owner: list[int], pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Connected components of nodes (node k is a fact of unit owner[k]) as groups of units, one per
+    article (its earliest sentence), kept when they span two independent reports."""
+    parent = list(range(len(owner)))
 
     def root(k: int) -> int:
         while parent[k] != k:
@@ -344,31 +347,61 @@ def _anchored(story: _Story) -> list[list[int]]:
             k = parent[k]
         return k
 
-    for k, (unit, _, u, q) in enumerate(entries):
-        for m in range(k + 1, min(len(entries), k + 200)):
-            unit_m, lo_m, v, r = entries[m]
-            if unit_m != unit or lo_m > q.hi:
-                break
-            if not story.arts[u] & story.arts[v] and facts.same_quantity(q, r) and q.agrees(r):
-                parent[root(m)] = root(k)
+    for k, m in pairs:
+        parent[root(m)] = root(k)
     components: dict[int, dict[int, int]] = defaultdict(dict)  # root -> article -> unit
-    for k, (_, _, u, _) in enumerate(entries):
+    for k, u in enumerate(owner):
         chosen = components[root(k)]
         for art in story.arts[u]:
             if art not in chosen or story.units[u][0][1].position < story.units[chosen[art]][0][1].position:
                 chosen[art] = u
     groups = []
     for chosen in components.values():
-        units = sorted(set(chosen.values()))
         taken: set[int] = set()
         group = []
-        for u in units:  # a unit spanning several articles (a copy) must not clash with another
+        for u in sorted(set(chosen.values())):  # a unit in several articles (a copy) must not clash
             if not story.arts[u] & taken:
                 group.append(u)
                 taken |= story.arts[u]
         if len(story.sources(group)) >= 2:
             groups.append(group)
     return groups
+
+
+def _anchored(story: _Story) -> list[list[int]]:
+    """Claims that rest on one fact: sentences of independent reports that state the same quantity with
+    agreeing values ("about 240,000 packs" / "240,000 packs"), or the same calendar date of one event,
+    however different the rest of the sentences."""
+    entries: list[tuple[str, float, float, int, object]] = sorted(
+        [(q.unit, q.lo, q.hi, u, q) for u, f in enumerate(story.facts) for q in f.quantities]
+        + [("date", d.first.toordinal(), d.last.toordinal(), u, d) for u, f in enumerate(story.facts)
+           for d in f.dates if d.explicit], key=lambda e: (e[0], e[1]))
+    pairs = []
+    for k, (unit, _, hi, u, x) in enumerate(entries):
+        for m in range(k + 1, min(len(entries), k + 200)):  # sorted by value: only overlapping ranges
+            unit_m, lo_m, _, v, y = entries[m]
+            if unit_m != unit or lo_m > hi:
+                break
+            if not story.arts[u] & story.arts[v] and (
+                    facts.same_date(x, y) if isinstance(x, facts.DateFact) and isinstance(y, facts.DateFact)
+                    else isinstance(x, facts.Quantity) and isinstance(y, facts.Quantity)
+                    and facts.same_quantity(x, y) and x.agrees(y)):
+                pairs.append((k, m))
+    return _components(story, [e[3] for e in entries], pairs)
+
+
+def _named(story: _Story, links: dict[tuple[int, int], float], min_names: int = 3) -> list[list[int]]:
+    """Claims of linked sentences that name the same three or more entities, none of them one that much
+    of the story mentions ("Nordvik Ferry Lines ... Kellhaven ... Skarsholm")."""
+    mentions: dict[str, int] = defaultdict(int)
+    for f in story.facts:
+        for key in {" ".join(n.tokens) for n in f.names}:
+            mentions[key] += 1
+    common = 0.3 * len(story.units)
+    specific = [[n for n in f.names if mentions[" ".join(n.tokens)] <= common] for f in story.facts]
+    pairs = [(u, v) for (u, v) in links if min(len(specific[u]), len(specific[v])) >= min_names
+             and sum(any(n.matches(m) for m in specific[v]) for n in specific[u]) >= min_names]
+    return _components(story, list(range(len(story.units))), pairs)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -452,7 +485,7 @@ def _conflict(story: _Story, diff: facts.Difference, side_a: list[int], side_b: 
         sides.append(ConflictSide(value=value, outlets=sorted({m.outlet for m in members}),
                                   articles=sorted({m.article_id for m in members}), sentence=story.text(first),
                                   published=story.published(first) if story.published(first) != "9999" else None))
-    return Conflict(diff.kind, sides, _describe(diff.kind, diff.role, sides))
+    return Conflict(diff.kind, sides, _describe(diff.kind, diff.role, sides), diff.role)
 
 
 class _Claims:
@@ -477,19 +510,38 @@ class _Claims:
         return self.by_units[key]
 
 
-def align(articles: list[Article], params: AlignParams | None = None) -> Alignment:
-    """Claims, conflicts and single-source statements of a set of articles whose sentences are embedded."""
-    params = params or AlignParams()
-    story = _story(articles, params)
-    links = _links(story, params) if len(story.units) > 1 else {}
-    groups = _attach(story, _cluster(story, links, params), links, params)
-    sets = [set(g) for g in groups]
-    groups += [g for g in _anchored(story) if not any(set(g) <= other for other in sets)]
+def _merge_conflicts(conflicts: list[Conflict]) -> list[Conflict]:
+    """One conflict per disagreement: the same kind with overlapping sides, found in two claims, is merged."""
+    merged: list[Conflict] = []
+    for conflict in sorted(conflicts, key=lambda c: -sum(len(s.articles) for s in c.sides)):
+        for kept in merged:
+            if kept.kind != conflict.kind:
+                continue
+            for order in ((0, 1), (1, 0)):
+                pairs = list(zip((kept.sides[k] for k in order), conflict.sides, strict=True))
+                if all(set(a.articles) & set(b.articles) for a, b in pairs):
+                    for a, b in pairs:
+                        a.articles = sorted(set(a.articles) | set(b.articles))
+                        a.outlets = sorted(set(a.outlets) | set(b.outlets))
+                    kept.description = _describe(kept.kind, kept.about, kept.sides)
+                    break
+            else:
+                continue
+            break
+        else:
+            merged.append(conflict)
+    return sorted(merged, key=lambda c: (CONFLICT_ORDER[c.kind], -sum(len(s.articles) for s in c.sides)))
+
+
+def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int], float]
+            ) -> tuple[list[Claim], list[Conflict]]:
+    """Claims of the groups, split where their members disagree on a fact, plus one claim per sentence
+    left out of every group; the claims' ids are set and the conflicts point to them."""
     made = _Claims(story)
-    conflicts: list[tuple[Conflict, list[Claim]]] = []
+    conflicts: list[tuple[Conflict, list[Claim | None]]] = []
     for group in groups:
         remaining = list(group)
-        pending: list[tuple[Conflict, list[Claim], bool]] = []
+        pending: list[tuple[Conflict, Claim, bool]] = []
         for diff, side_a, side_b in _find_conflicts(story, group, links):
             side_a = [u for u in side_a if u in remaining]
             side_b = [u for u in side_b if u in remaining]
@@ -498,15 +550,14 @@ def align(articles: list[Article], params: AlignParams | None = None) -> Alignme
             a_major = _majority_first(story, side_a, side_b)
             minor = side_b if a_major else side_a
             remaining = [u for u in remaining if u not in minor]
-            pending.append((_conflict(story, diff, side_a, side_b), [made.make(minor)], a_major))
+            pending.append((_conflict(story, diff, side_a, side_b), made.make(minor), a_major))
         main = made.make(remaining) if remaining else None
-        for conflict, (minor_claim,), a_major in pending:
+        for conflict, minor_claim, a_major in pending:
             conflicts.append((conflict, [main, minor_claim] if a_major else [minor_claim, main]))
     grouped = {u for g in groups for u in g}
     for u in range(len(story.units)):
         if u not in grouped:
             made.make([u])
-
     claims = sorted(made.by_units.values(), key=lambda c: (KIND_ORDER[c.kind], -c.support,
                                                             c.first["published"] or "9999", c.text))
     for k, claim in enumerate(claims, 1):
@@ -514,13 +565,26 @@ def align(articles: list[Article], params: AlignParams | None = None) -> Alignme
     for conflict, side_claims in conflicts:
         for side, claim in zip(conflict.sides, side_claims, strict=True):
             side.claim_id = claim.id if claim else ""
-    ordered = sorted((c for c, _ in conflicts), key=lambda c: (CONFLICT_ORDER[c.kind],
-                                                                -sum(len(s.articles) for s in c.sides)))
+    return claims, _merge_conflicts([c for c, _ in conflicts])
+
+
+def align(articles: list[Article], params: AlignParams | None = None) -> Alignment:
+    """Claims, conflicts and single-source statements of a set of articles whose sentences are embedded."""
+    params = params or AlignParams()
+    story = _story(articles, params)
+    links = _links(story, params) if len(story.units) > 1 else {}
+    groups = _attach(story, _cluster(story, links, params), links, params)
+    # a claim resting on one number, date or set of names adds something unless a group already holds
+    # all its sentences with no further report
+    covered = [(set(g), story.sources(g)) for g in groups]
+    groups += [g for g in _anchored(story) + _named(story, links)
+               if not any(set(g) <= units and story.sources(g) == sources for units, sources in covered)]
+    claims, conflicts = _claims(story, groups, links)
     single: dict[str, list[Claim]] = defaultdict(list)
     for claim in claims:
         if claim.kind == "single-source":
             single[claim.first["outlet"]].append(claim)
-    return Alignment(len(story.articles), sorted({a.outlet for a in story.articles}), claims, ordered,
+    return Alignment(len(story.articles), sorted({a.outlet for a in story.articles}), claims, conflicts,
                      dict(sorted(single.items())))
 
 

@@ -25,8 +25,6 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import combinations
 
-from nltk.stem.porter import PorterStemmer
-
 from engine.sentences import punkt_parameters
 
 INF = float("inf")
@@ -164,13 +162,29 @@ STOPWORDS = frozenset({
     "might", "must", "shall", "also", "per",
 })
 
-_STEMMER = PorterStemmer()
+_SUFFIXES = (("sses", "ss"), ("ies", "i"), ("ied", "i"), ("ings", ""), ("ing", ""), ("edly", ""), ("ed", ""),
+             ("ly", ""), ("ment", ""), ("ness", ""), ("es", ""), ("s", ""))
 
 
 @lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
-    """Porter stem of a lower-case word (cached: the same words recur across a story)."""
-    return _STEMMER.stem(word)
+    """Light suffix stem of a lower-case word, like Porter's first step ("homes", "home" -> "hom";
+    "died", "dies", "die" -> "di"): enough to match role words, and far cheaper than full Porter."""
+    if len(word) <= 3:
+        return word
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            if suffix == "s" and word[-2] in "su":
+                break  # "press", "bus"
+            if suffix == "es" and word[-3] not in "sxzh":
+                continue  # "homes": only the "s" goes
+            word = word[: len(word) - len(suffix)] + replacement
+            if suffix in {"ing", "ings", "ed"} and len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]  # "stopped" -> "stop"
+            break
+    if word.endswith("e") and len(word) > 2:
+        word = word[:-1]
+    return word[:-1] + "i" if word.endswith("y") and len(word) > 3 else word
 
 
 _SYNONYM = {stem(w): stem(group[0]) for group in ROLE_SYNONYMS for w in group}
@@ -187,7 +201,7 @@ _DIRECTIONS = frozenset({role_word("rise"), role_word("fall")})
 # Words never used as roles: function words, and numbers and dates, which are the values themselves.
 _NOT_ROLES = STOPWORDS | set(UNITS) | set(TENS) | set(SCALES) | set(ORDINALS) | set(MONTHS) | set(WEEKDAYS) | {
     "dozen", "half", "quarter", "percent", "per", "cent", "a.m.", "p.m.", "morning", "afternoon", "evening", "night",
-    "yesterday", "today", "tonight", "ago"}
+    "yesterday", "today", "tonight", "ago", "last", "next", "previous", "earlier", "later"}
 _FINANCE = frozenset(role_word(w) for w in FINANCE_WORDS)
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -252,9 +266,13 @@ _PREPOSITIONS = {"to": "to", "from": "from", "by": "by", "since": "since", "unti
 
 
 def _preposition(tokens: list[Token], start: int) -> str:
-    """Class of the preposition right before a fact ("to 4.25%" vs "from 4%"), "" if none."""
-    if start > 0 and tokens[start - 1].kind == "word":
-        return _PREPOSITIONS.get(tokens[start - 1].low, "")
+    """Class of the preposition right before a fact ("to 4.25%" vs "from 4%"), "" if none; a hedge
+    in between is skipped ("at around 2 p.m.")."""
+    k = start - 1
+    if k > 0 and tokens[k].low in {"around", "about", "approximately", "roughly", "shortly", "just"}:
+        k -= 1
+    if k >= 0 and tokens[k].kind == "word":
+        return _PREPOSITIONS.get(tokens[k].low, "")
     return ""
 
 
@@ -273,7 +291,7 @@ class Quantity:
     text: str  # as written, qualifier included ("at least 14")
     role: frozenset[str]  # content words around it, the head noun left out
     preposition: str = ""
-    head: str = ""  # the noun it counts ("14 people", "2% target"), as a role word; "" if none
+    head: str = ""  # the noun a count or percentage is of ("14 people", "2% target"), as a role word
 
     @property
     def kind(self) -> str:
@@ -496,10 +514,47 @@ def parse_quantities(text: str) -> list[Quantity]:
     return list(_quantities(text, tokenize(text)))
 
 
+def _vote_at(tokens: list[Token], i: int) -> tuple[int, int, int] | None:
+    """A vote written in words: "five of the seven members voted" is 5-2, "voted by five to two" is 5-2.
+    Returns (for, against, index after)."""
+    first = _small_count(tokens, i)
+    if first is None or not any(t.low.startswith("vot") for t in tokens[max(0, i - 8):i + 12]):
+        return None
+    j = i + 1
+    if j < len(tokens) and tokens[j].low == "of":
+        k = j + 2 if j + 1 < len(tokens) and tokens[j + 1].low in {"the", "its", "their"} else j + 1
+        total = _small_count(tokens, k)
+        if total is not None and first < total:
+            return first, total - first, k + 1
+    if i > 0 and tokens[i - 1].low in {"by", "voted"} and j < len(tokens) and tokens[j].low == "to":
+        second = _small_count(tokens, j + 1)
+        if second is not None:
+            return first, second, j + 2
+    return None
+
+
+def _small_count(tokens: list[Token], i: int) -> int | None:
+    """A whole number below 1,000 in digits or words at tokens[i]."""
+    if i >= len(tokens):
+        return None
+    tok = tokens[i]
+    if tok.kind == "num" and tok.text.isdigit() and int(tok.text) < 1000:
+        return int(tok.text)
+    value = UNITS.get(tok.low) or TENS.get(tok.low)
+    return int(value) if value else None
+
+
 def _quantities(text: str, tokens: list[Token]) -> list[Quantity]:
     out: list[Quantity] = []
     i = 0
     while i < len(tokens):
+        vote = _vote_at(tokens, i)
+        if vote is not None:
+            yes, no, end = vote
+            out.append(Quantity(yes * 1000 + no, yes * 1000 + no, "score", text[tokens[i].start:tokens[end - 1].end],
+                                _roles(tokens, i, end, names=False), _preposition(tokens, i)))
+            i = end
+            continue
         number = _number_at(tokens, i)
         if number is None:
             i += 1
@@ -516,7 +571,7 @@ def _quantities(text: str, tokens: list[Token]) -> list[Quantity]:
             if upper is not None and (upper.unit == unit or unit == "count"):
                 unit, hi, first, end = upper.unit, upper.value + upper.tolerance, first - 1, upper.end
         last = max(end, i + 1) - 1
-        head = _head(tokens, end)
+        head = unit in {"count", "percent"} and _head(tokens, end)
         out.append(Quantity(lo, hi, unit, text[tokens[first].start:tokens[last].end],
                             _roles(tokens, first, end + bool(head), names=False), _preposition(tokens, first),
                             role_word(tokens[end].low) if head else ""))
@@ -539,12 +594,21 @@ class DateFact:
     role: frozenset[str]
     preposition: str = ""
     weekday: int | None = None  # set when written as a bare weekday ("on Sunday")
+    explicit: bool = False  # a calendar date, month or year ("March 10", "in 1994"), not "on Monday"
 
     def agrees(self, other: DateFact) -> bool:
         """Overlapping days; the same weekday name always agrees, since which week it means is a guess."""
         if self.weekday is not None and self.weekday == other.weekday:
             return True
         return self.first <= other.last and other.first <= self.last
+
+
+def _published_hour(published: str | None) -> float | None:
+    try:
+        moment = datetime.fromisoformat((published or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.hour + moment.minute / 60
 
 
 def published_day(published: str | None) -> date | None:
@@ -604,6 +668,8 @@ def _year_at(tok: Token | None) -> int | None:
     return None
 
 
+_DATE_STARTS = set(MONTHS) | set(WEEKDAYS) | {"yesterday", "today", "tonight", "last", "this", "overnight",
+                                                "next", "earlier", "a", "one"} | set(UNITS)
 _RELATIVE = {  # phrase -> (days back from the published day to the first day, to the last day)
     ("yesterday",): (1, 1), ("today",): (0, 0), ("tonight",): (0, 0), ("last", "night"): (1, 0),
     ("this", "morning"): (0, 0), ("this", "afternoon"): (0, 0), ("this", "evening"): (0, 0),
@@ -621,6 +687,8 @@ def _date_at(tokens: list[Token], i: int, ref: date) -> tuple[date, date, int] |
     tok = tokens[i]
     low = tok.low
     nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if tok.kind != "num" and low not in _DATE_STARTS:
+        return None
     forward = _future(tokens, i)
     if low in MONTHS and tok.text[0].isupper() and (low != "may" or i > 0):
         month = MONTHS[low]
@@ -671,7 +739,7 @@ def _relative_at(tokens: list[Token], i: int, ref: date) -> tuple[date, date, in
     words = [t.low for t in tokens[i:i + 3]]
     for size in (2, 1):
         key = tuple(words[:size])
-        if key in _RELATIVE:
+        if len(key) == size and key in _RELATIVE:
             back_first, back_last = _RELATIVE[key]
             return ref - timedelta(days=back_first), ref - timedelta(days=back_last), i + size
     if words[:2] in (["last", "week"], ["this", "week"], ["next", "week"]):
@@ -695,21 +763,51 @@ def _relative_at(tokens: list[Token], i: int, ref: date) -> tuple[date, date, in
     return None
 
 
-def _dates(text: str, tokens: list[Token], ref: date) -> list[DateFact]:
+def _years_since(tokens: list[Token], i: int, ref: date) -> tuple[int, int] | None:
+    """ "(the first time) in 31 years": the year it dates back to, and the index after "years"."""
+    if tokens[i].low != "in" or i + 2 >= len(tokens) or tokens[i + 2].low != "years" \
+            or not any(t.low == "first" for t in tokens[max(0, i - 4):i]):
+        return None
+    n = _small_int(tokens[i + 1], 200) or UNITS.get(tokens[i + 1].low) or TENS.get(tokens[i + 1].low)
+    return (ref.year - n, i + 3) if n else None
+
+
+def _time_of_day(tok: Token) -> float:
+    """Hour of "6:40 p.m.", "2 pm"."""
+    digits = re.findall(r"\d+", tok.text)
+    hour = int(digits[0]) % 12 + (12 if "p" in tok.low else 0)
+    return hour + (int(digits[1]) / 60 if len(digits) > 1 else 0.0)
+
+
+def _dates(text: str, tokens: list[Token], ref: date, ref_hour: float | None = None) -> list[DateFact]:
     out: list[DateFact] = []
     i = 0
     while i < len(tokens):
+        since = _years_since(tokens, i, ref)
+        if since is not None:
+            year, end = since
+            out.append(DateFact(date(year, 1, 1), date(year, 12, 31), text[tokens[i].start:tokens[end - 1].end],
+                                _roles(tokens, i, end, 4, 2, names=False), "since", explicit=True))
+            i = end
+            continue
         found = _date_at(tokens, i, ref)
         if found is None:
             i += 1
             continue
         first, last, end = found
-        bare_weekday = tokens[i].low in WEEKDAYS and first == last and first.weekday() == WEEKDAYS[tokens[i].low] \
-            and not any(t.low in MONTHS for t in tokens[i:end])
+        span = tokens[i:end]
+        bare_weekday = tokens[i].low in WEEKDAYS and not any(t.low in MONTHS for t in span)
+        explicit = any(t.low in MONTHS or _year_at(t) for t in span)
         out.append(DateFact(first, last, text[tokens[i].start:tokens[end - 1].end],
                             _roles(tokens, i, end, 4, 2, names=False), _preposition(tokens, i),
-                            WEEKDAYS[tokens[i].low] if bare_weekday else None))
+                            WEEKDAYS[tokens[i].low] if bare_weekday else None, explicit))
         i = end
+    times = [k for k, t in enumerate(tokens) if t.kind == "time"]
+    if not out and times:  # "started at around 2 p.m.": the day it was published, or the day before
+        k = times[0]
+        day = ref - timedelta(days=1) if ref_hour is not None and _time_of_day(tokens[k]) > ref_hour else ref
+        out.append(DateFact(day, day, tokens[k].text, _roles(tokens, k, k + 1, 4, 2, names=False),
+                            _preposition(tokens, k)))
     return out
 
 
@@ -776,7 +874,7 @@ def _names(tokens: list[Token]) -> list[Name]:
         while span and tokens[span[-1]].low in _NAME_CONNECTORS:
             span.pop()
         words = [tokens[k] for k in span]
-        if (i == 0 or tokens[i - 1].text in {'"', "“", "—"}) and words[0].low not in TITLES \
+        if words and (i == 0 or tokens[i - 1].text in {'"', "“", "—"}) and words[0].low not in TITLES \
                 and _common_word(words[0].low):
             words = words[1:]  # "Shares in Lumora", "The Central Bank": a sentence-initial common word
         role = {w.low for w in _role_before(tokens, i)}
@@ -834,14 +932,17 @@ class Polarity:
     denial: str  # surface of a denial verb ("denied"), "" if none
     affirmation: str  # surface of a confirming verb ("confirmed", "admitted"), "" if none
     cues: int  # how many negation cues of any kind the sentence has
-    stems: frozenset[str]  # stems of all its words, to find a negated predicate on the other side
-    surfaces: tuple[tuple[str, str], ...]  # (stem, word as written)
+    ruled_out: frozenset[str]  # role words of what it rules out ("ruled out further increases")
+    intends: frozenset[str]  # role words of what it says will happen ("it would raise rates")
+    intent: str  # that phrase as written ("would raise")
 
 
 def _polarity(tokens: list[Token]) -> Polarity:
     words = [t for t in tokens if t.kind == "word"]
     negated: list[tuple[str, str]] = []
-    denial = affirmation = ""
+    denial = affirmation = intent = ""
+    ruled_out: frozenset[str] = frozenset()
+    intends: frozenset[str] = frozenset()
     cues = 0
     for k, tok in enumerate(words):
         low = tok.low
@@ -853,6 +954,14 @@ def _polarity(tokens: list[Token]) -> Polarity:
             denial = denial or tok.text
         if low in AFFIRMATIONS:
             affirmation = affirmation or tok.text
+        if low in {"rule", "ruled", "rules"} and k + 1 < len(words) and words[k + 1].low == "out" \
+                and not any(w.low in NEGATIONS or w.low.endswith("n't") for w in words[max(0, k - 3):k]):
+            cues += 1
+            denial = denial or f"{tok.text} out"
+            ruled_out = frozenset(role_word(w.low) for w in words[k + 2:k + 5] if w.low not in _NOT_ROLES)
+        if low in {"will", "would"} and k + 1 < len(words) and words[k + 1].low not in NEGATIONS and not intent:
+            intent = f"{tok.text} {words[k + 1].text}"
+            intends = frozenset(role_word(w.low) for w in words[k + 1:k + 4] if w.low not in _NOT_ROLES)
         if not is_neg:
             continue
         cues += 1
@@ -865,10 +974,7 @@ def _polarity(tokens: list[Token]) -> Polarity:
                 cues -= 1  # "could not be ruled out": two negations
                 continue
             negated.append((stem(target.low), f"{tok.text} {target.text}"))
-    if denial and any(t.low == "ruled" for t in words) and cues > 1:
-        denial = ""
-    return Polarity(tuple(negated), denial, affirmation, cues,
-                    frozenset(stem(t.low) for t in words), tuple((stem(t.low), t.text) for t in words))
+    return Polarity(tuple(negated), denial, affirmation, cues, ruled_out, intends, intent)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -886,16 +992,19 @@ class Facts:
     names: tuple[Name, ...]
     polarity: Polarity
     content: frozenset[str]  # stems of its content words, numbers and dates left out
+    words: frozenset[str]  # every word in lower case
 
 
 @lru_cache(maxsize=20_000)
 def extract(text: str, published: str | None = None) -> Facts:
     """Quantities, dates (resolved against `published`), names and polarity of a sentence."""
-    tokens = tokenize(text)
+    body = strip_dateline(text)  # "KELLHAVEN, Varland (Continental Press) —" states no fact
+    tokens = tokenize(body)
     ref = published_day(published) or NO_DATE_REFERENCE
     content = frozenset(role_word(t.low) for t in tokens if t.kind == "word" and t.low not in _NOT_ROLES)
-    return Facts(text, tuple(_quantities(text, tokens)), tuple(_dates(text, tokens, ref)), tuple(_names(tokens)),
-                 _polarity(tokens), content)
+    return Facts(text, tuple(_quantities(body, tokens)), tuple(_dates(body, tokens, ref, _published_hour(published))),
+                 tuple(_names(tokens)), _polarity(tokens), content,
+                 frozenset(t.low for t in tokens if t.kind == "word"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -942,6 +1051,12 @@ def _same_date_role(x: DateFact, y: DateFact) -> bool:
     return x.preposition == y.preposition and _shared_role(x.role, y.role)[0] > 0
 
 
+def same_date(x: DateFact, y: DateFact) -> bool:
+    """Two calendar dates that agree and name the same event: a shared role word, or both "since" the date."""
+    return x.explicit and y.explicit and x.agrees(y) and (
+        _shared_role(x.role, y.role)[0] > 0 or x.preposition == y.preposition == "since")
+
+
 def _sums_to(q: Quantity, others: list[Quantity]) -> bool:
     """ "59 people" = "53 passengers and six crew": a count that is the sum of two or three on the other side."""
     exact = [o.lo for o in others if o.unit == "count" and o.lo == o.hi]
@@ -970,7 +1085,7 @@ def _quantity_differences(a: Facts, b: Facts) -> list[Difference]:
             if not same_quantity(x, y) or (x.preposition and y.preposition and x.preposition != y.preposition):
                 continue
             candidates.append((_shared_role(x.role, y.role), x, y))
-    return [Difference(x.kind, x.text, y.text, " ".join(sorted((x.role & y.role) - _WEAK)))
+    return [Difference(x.kind, x.text, y.text, _as_written((x.role | {x.head}) & (y.role | {y.head}) - _WEAK, a))
             for x, y in _pair_up(candidates)]
 
 
@@ -984,8 +1099,18 @@ def _date_differences(a: Facts, b: Facts) -> list[Difference]:
         for y in lone_b:
             if _same_date_role(x, y):
                 candidates.append((_shared_role(x.role, y.role), x, y))
-    return [Difference("date", x.text, y.text, " ".join(sorted((x.role & y.role) - _WEAK)))
+    return [Difference("date", x.text, y.text, _as_written((x.role & y.role) - _WEAK, a))
             for x, y in _pair_up(candidates)]
+
+
+def _as_written(roles: set[str] | frozenset[str], facts: Facts) -> str:
+    """Role words as the sentence writes them ("died" for the role "dead"), in sentence order."""
+    words = []
+    for tok in tokenize(facts.text):
+        if tok.kind == "word" and tok.low not in _NOT_ROLES and role_word(tok.low) in roles \
+                and tok.low not in words:
+            words.append(tok.low)
+    return " ".join(words)
 
 
 def _overlap(x: frozenset[str], y: frozenset[str]) -> float:
@@ -993,9 +1118,10 @@ def _overlap(x: frozenset[str], y: frozenset[str]) -> float:
 
 
 def _name_differences(a: Facts, b: Facts) -> list[Difference]:
-    text_a, text_b = a.text.lower(), b.text.lower()
-    lone_a = [n for n in a.names if not any(n.matches(o) for o in b.names) and not _mentioned(n, text_b)]
-    lone_b = [n for n in b.names if not any(n.matches(o) for o in a.names) and not _mentioned(n, text_a)]
+    lone_a = [n for n in a.names if not any(n.matches(o) for o in b.names) and not _mentioned(n, b)]
+    lone_b = [n for n in b.names if not any(n.matches(o) for o in a.names) and not _mentioned(n, a)]
+    if not lone_a or not lone_b:
+        return []
     candidates = []
     for x in lone_a:
         for y in lone_b:
@@ -1006,26 +1132,32 @@ def _name_differences(a: Facts, b: Facts) -> list[Difference]:
             for x, y in _pair_up(candidates)]
 
 
-def _mentioned(name: Name, low_text: str) -> bool:
+def _mentioned(name: Name, other: Facts) -> bool:
     """Whether every word of a name occurs in the other sentence (e.g. as its unparsed first word)."""
-    return all(re.search(rf"\b{re.escape(t)}\b", low_text) for t in name.tokens)
+    return all(t in other.words for t in name.tokens)
 
 
 def _negation_differences(a: Facts, b: Facts) -> list[Difference]:
+    """ "had not received" against "had received" (the other side without any negation), or a denial
+    against a confirmation."""
     out = []
-    for x, y, flip in ((a.polarity, b.polarity, False), (b.polarity, a.polarity, True)):
-        if y.cues:
+    for fx, fy, flip in ((a, b, False), (b, a, True)):
+        x, y = fx.polarity, fy.polarity
+        if y.cues or not (x.negated or x.denial):
             continue
         found = None
         for s, surface in x.negated:
-            if s in y.stems:
-                found = (surface, next(w for st, w in y.surfaces if st == s), s)
+            same = sorted(w for w in fy.words if stem(w) == s)
+            if same:
+                found = (surface, same[0], s)
                 break
         if found is None and x.denial and y.affirmation and not x.affirmation:
             found = (x.denial, y.affirmation, "")
+        if found is None and x.ruled_out & y.intends:
+            found = (x.denial, y.intent, "")
         if found is not None:
             neg, pos, role = found
-            out.append(Difference("negation", pos if flip else neg, neg if flip else pos, role))
+            out.append(Difference("negation", pos if flip else neg, neg if flip else pos, _as_written({role}, a)))
             break
     return out
 
