@@ -335,7 +335,8 @@ details li{margin:.3rem 0}
 color:var(--muted)}
 .outlets li{margin:.45rem 0;font-family:var(--serif);line-height:1.5;font-size:.98rem}
 .outlets li a{font-family:var(--sans);font-size:.8rem;white-space:nowrap}
-#groups{margin-top:1.2rem}
+#groups{margin-top:1.2rem}#groups h3+ul.blind,#groups figcaption+h3{margin-top:1rem}
+ul.blind{list-style:none;padding:0;margin:.6rem 0 0;display:grid;gap:.5rem;font-family:var(--serif)}
 .grid2{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1.2rem;align-items:start}
 figure{margin:0}
 figcaption{font-size:.84rem;color:var(--muted);margin-top:.6rem;line-height:1.45}
@@ -559,14 +560,23 @@ def _html_conflicts(data: dict, page: _Page) -> str:
                     "differing values are highlighted; each side shows who said it and when.", body)
 
 
-def _claim_card(claim: dict, page: _Page, disputed: dict[str, int]) -> str:
+def flagged_claims(data: dict) -> list[dict]:
+    """Shared claims that outlets of one group alone carry; none are singled out when the whole story is a blind
+    spot (every claim would be, and the header says so)."""
+    groups = data["groups"]
+    if not groups or groups["story_blind_spot"]:
+        return []
+    return [c for c in data["claims"] if c["blind_spot"]]
+
+
+def _claim_card(claim: dict, page: _Page, disputed: dict[str, int], flagged: set[str]) -> str:
     kind = claim["kind"]
     chip = f'<span class="chip {"single" if kind == "single-source" else kind}">{KIND_LABEL[kind]}</span>'
     if claim["id"] in disputed:
         n = disputed[claim["id"]]
         chip += f' <a class="chip conflict" href="#conflict-{n}">disputed: see conflict {n}</a>'
-    blind = claim.get("blind_spot")
-    if blind:
+    blind = claim["blind_spot"]
+    if claim["id"] in flagged:
         chip += (f' <span class="chip blind" title="no outlet of {esc(", ".join(blind["missing"]))} carries it">'
                  f"only {esc(blind['only_group'])}</span>")
     seen: dict[str, dict] = {}
@@ -585,7 +595,8 @@ def _claim_card(claim: dict, page: _Page, disputed: dict[str, int]) -> str:
 def _html_claims(data: dict, page: _Page) -> str:
     disputed = {side["claim_id"]: n for n, conflict in enumerate(data["conflicts"], 1)
                 for side in conflict["sides"] if side.get("claim_id")}
-    cards = "".join(_claim_card(c, page, disputed) for c in data["claims"])
+    flagged = {c["id"] for c in flagged_claims(data)}
+    cards = "".join(_claim_card(c, page, disputed, flagged) for c in data["claims"])
     body = f'<div class="stack">{cards}</div>' if cards else '<p class="empty">No claim is carried by two ' \
         "independent reports.</p>"
     lead = ('<span class="chip consensus">Consensus</span> most independent reports carry it; '
@@ -721,10 +732,9 @@ def _html_groups(data: dict) -> str:
              f"{r['articles']} article(s)") for r in info["coverage"]]
     absent = [r["group"] for r in info["coverage"] if not r["outlets"]]
     note = f" No outlet of {esc(', '.join(absent))} covers this story." if absent else ""
-    blind = [c for c in data["claims"] if c["id"] in set(info["blind_spot_claims"])]
     listed = "".join(f"<li><span class=\"chip blind\">only {esc(c['blind_spot']['only_group'])}</span> "
-                     f"{esc(c['text'])}</li>" for c in blind)
-    blind_html = f'<h3>Claims only one group carries</h3><ul class="stack">{listed}</ul>' if listed else ""
+                     f"{esc(c['text'])}</li>" for c in flagged_claims(data))
+    blind_html = f'<h3>Claims only one group carries</h3><ul class="blind">{listed}</ul>' if listed else ""
     return (f'<figure class="card" id="groups"><h3>Coverage by outlet group</h3>'
             f'{_bars_svg(rows, "Claims each group carries")}<figcaption>Groups as the editor defined them; a '
             f"group carries a claim when any of its outlets does.{note}</figcaption>{blind_html}</figure>")
@@ -940,8 +950,9 @@ def to_markdown(data: dict) -> str:
         out += ["No conflicting facts found.", ""]
 
     out += ["## Consensus and corroborated claims", ""]
+    flagged = {c["id"] for c in flagged_claims(data)}
     for c in data["claims"]:
-        blind_note = f" — only {md(c['blind_spot']['only_group'])}" if c.get("blind_spot") else ""
+        blind_note = f" — only {md(c['blind_spot']['only_group'])}" if c["id"] in flagged else ""
         out.append(f"- **{KIND_LABEL[c['kind']]}**, support {c['support']}{blind_note}: {md(c['text'])}  \n"
                    f"  sources: {md(', '.join(c['sources']))}; first: {md(c['first']['outlet'])}, "
                    f"{when(c['first']['published'])}")
@@ -970,10 +981,9 @@ def to_markdown(data: dict) -> str:
         out += _md_table(["Group", "Outlets here", "Articles", "Claims", "Share"],
                          [[md(r["group"]), md(", ".join(r["outlets"])) or "none", str(r["articles"]), str(r["claims"]),
                            f"{r['share']:.0%}"] for r in info["coverage"]])
-        blind_claims = [c for c in data["claims"] if c.get("blind_spot")]
-        if blind_claims:
+        if flagged:
             out += ["", "Claims only one group carries:", ""]
-            out += [f"- only {md(c['blind_spot']['only_group'])}: {md(c['text'])}" for c in blind_claims]
+            out += [f"- only {md(c['blind_spot']['only_group'])}: {md(c['text'])}" for c in flagged_claims(data)]
 
     out += ["", "## Timeline", ""]
     out += _md_table(["Published (UTC)", "Outlet", "Article", "Note"],

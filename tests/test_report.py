@@ -232,6 +232,23 @@ def test_groups_mark_blind_spots(demo_store, tmp_path):
     assert "**Blind spot:** only Insiders outlets carry this story" in report_md.read_text()
 
 
+def test_groups_flag_claims_one_group_carries(biggest, demo_store, tmp_path):
+    data, outlets = biggest["data"], set(biggest["story"]["outlets"])
+    claim = next(c for c in data["claims"] if len(c["sources"]) >= 2 and set(c["sources"]) < outlets)
+    groups = tmp_path / "groups.toml"
+    groups.write_text(f'[groups]\n"Few" = {json.dumps(claim["sources"])}\n'
+                      f'"Many" = {json.dumps(sorted(outlets - set(claim["sources"])))}\n')
+    report_md, report_html = tmp_path / "r.md", tmp_path / "r.html"
+    flagged = json.loads(run_cli("report", str(data["story_id"]), "--db", str(demo_store), "--groups", str(groups),
+                                 "--md", str(report_md), "--html", str(report_html), "--json").stdout)
+    assert flagged["groups"]["story_blind_spot"] is None
+    same = next(c for c in flagged["claims"] if c["text"] == claim["text"] and c["sources"] == claim["sources"])
+    assert same["blind_spot"] == {"only_group": "Few", "outlets": claim["sources"], "missing": ["Many"]}
+    assert same["id"] in flagged["groups"]["blind_spot_claims"]
+    assert f"- only Few: {md(claim['text'])}" in report_md.read_text()
+    assert "Claims only one group carries" in report_html.read_text()
+
+
 def test_groups_file_errors(tmp_path):
     path = tmp_path / "g.toml"
     for text, message in [('[groups]\n"A" = ["X"]\n"B" = ["x"]\n', "in two groups"),
