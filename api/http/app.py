@@ -52,7 +52,7 @@ class BodyLimit:
         while more:
             message = await receive()
             if message["type"] != "http.request":  # the client went away: let the app see it
-                await self.app(scope, replay([], message), send)
+                await self.app(scope, replay(receive, [], message), send)
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
@@ -61,7 +61,7 @@ class BodyLimit:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
-        await self.app(scope, replay(chunks, None), send)
+        await self.app(scope, replay(receive, chunks, None), send)
 
     async def refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = ErrorOut(error=f"request body is over the limit of {self.limit} bytes (max_body_bytes)")
@@ -70,17 +70,15 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def replay(chunks: list[bytes], last: Message | None) -> Receive:
-    """A `receive` that hands the app the buffered body in one message, then what came after."""
+def replay(receive: Receive, chunks: list[bytes], last: Message | None) -> Receive:
+    """A `receive` that hands the app the buffered body (or the early message) first, then the real one."""
     pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}] \
         if last is None else [last]
 
-    async def receive() -> Message:
-        if pending:
-            return pending.pop(0)
-        return {"type": "http.disconnect"}
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
 
-    return receive
+    return replayed
 
 
 def field_name(loc: tuple | list) -> str:

@@ -28,11 +28,12 @@ ENCODE_SLICE = 64  # texts per locked encode call: a long ingest cannot hold a s
 
 
 class SerialEmbedder:
-    """The shared model, one encode at a time.
+    """The shared model, one encode at a time, in short slices.
 
-    The fast tokenizer behind sentence-transformers is not safe when two threads encode at once
-    ("Already borrowed"), and the server encodes for searches and ingests in parallel threads.
-    Encoding in short slices under a lock lets a search slip in between the slices of a big batch.
+    The server encodes for searches and ingests in parallel threads. Neither the tokenizer nor the
+    model is documented as thread-safe (older HF fast tokenizers raised "Already borrowed"), and torch
+    already spreads one encode over every core, so parallel encodes would only contend. Slicing lets a
+    search's one-sentence encode slip in between the slices of a big ingest batch.
     """
 
     def __init__(self, inner: Embedder) -> None:
@@ -135,16 +136,10 @@ def raw_items(articles: list[ArticleIn]) -> list[RawItem | Rejection]:
     for i, article in enumerate(articles):
         fields, origin = article.fields(), f"articles[{i}]"
         date = first_field(fields, DATE_FIELDS)
-        if date is not None and _date_overflows(date):
+        try:
+            normalize_date(date)
+        except (OverflowError, ValueError):
             items.append(Rejection(origin, f"date {date[:40]!r} is out of the range a date can hold"))
-        else:
-            items.append(RawItem(fields, origin))
+            continue
+        items.append(RawItem(fields, origin))
     return items
-
-
-def _date_overflows(value: str) -> bool:
-    try:
-        normalize_date(value)
-    except (OverflowError, ValueError):
-        return True
-    return False
