@@ -1,0 +1,571 @@
+"""Story clustering: every article joins the best live story or starts a new one, as it is ingested.
+
+An article is described by what it is about (a dense vector where the title and lead weigh more
+than the tail, and a TF-IDF vector over its words) and by when it appeared. A story keeps running
+sums of its articles' vectors, so comparing an article with a story costs the same however large
+the story is, and only stories seen within the time window are candidates, so the cost per article
+does not grow with the archive. `recluster` regroups a batch from scratch (after a settings change)
+by best-first agglomeration with the same similarity and threshold.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+
+from engine.config import Settings
+from engine.records import Article
+
+DAY = 86400.0
+LABEL_CLIP = 110
+KEYWORDS = 8
+
+# Function words and news filler that say nothing about which event an article covers.
+STOPWORDS = frozenset({
+    "a", "about", "above", "after", "again", "against", "all", "almost", "also", "although", "always", "am",
+    "among", "an", "and", "another", "any", "are", "around", "as", "at", "be", "became", "because",
+    "become", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did",
+    "do", "does", "doing", "done", "down", "during", "each", "either", "else", "even", "ever", "every",
+    "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself",
+    "him", "himself", "his", "how", "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
+    "least", "less", "like", "made", "make", "many", "may", "me", "might", "more", "most", "much", "must",
+    "my", "myself", "near", "neither", "never", "no", "nor", "not", "now", "of", "off", "often", "on",
+    "once", "one", "only", "or", "other", "others", "our", "ours", "ourselves", "out", "over", "own", "per",
+    "perhaps", "quite", "rather", "said", "same", "say", "says", "several", "she", "should", "since", "so",
+    "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there",
+    "these", "they", "this", "those", "though", "through", "thus", "to", "too", "toward", "towards",
+    "under", "until", "up", "upon", "us", "very", "via", "was", "we", "were", "what", "whatever", "when",
+    "where", "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within",
+    "without", "would", "yet", "you", "your", "yours", "yourself", "yourselves", "according", "added",
+    "adding", "told", "tell", "tells", "telling", "reported", "reports", "reporting", "report", "news",
+    "statement", "week", "weeks", "today", "yesterday", "tomorrow", "monday", "tuesday", "wednesday",
+    "thursday", "friday", "saturday", "sunday", "mr", "mrs", "ms", "dr", "new", "two", "three", "four",
+    "five", "first", "last", "year", "years", "time", "times", "people", "including",
+})
+
+_WORD = re.compile(r"[^\W\d_][\w'’-]*|\d+(?:[.,]\d+)*", re.UNICODE)
+_NAME = re.compile(r"(?:[A-Z][\w'’-]*\.?)(?:\s+(?:[A-Z][\w'’-]*\.?))*")
+
+
+def epoch_days(published: str | None) -> float | None:
+    """ISO-8601 timestamp as days since the epoch (None stays None: the time is unknown)."""
+    if not published:
+        return None
+    moment = datetime.fromisoformat(published.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp() / DAY
+
+
+def _terms(text: str) -> list[str]:
+    words = (w.lower().replace("’", "'").removesuffix("'s").strip("'-") for w in _WORD.findall(text))
+    return [w for w in words if len(w) > 1 and w not in STOPWORDS]
+
+
+def _entities(text: str) -> list[str]:
+    """Names (capitalised runs not opening the sentence) and numbers: what pins an event down."""
+    found = []
+    for match in _NAME.finditer(text):
+        words = match.group().split()
+        if match.start() == 0 or text[:match.start()].rstrip().endswith(("“", '"', "‘", "'", "(")):
+            words = words[1:]  # a sentence's first word is capitalised whatever it is
+        name = " ".join(w.strip(".'’-").lower() for w in words)
+        if name and name not in STOPWORDS:
+            found.append(name)
+    found.extend(m.replace(",", "") for m in re.findall(r"\d+(?:[.,]\d+)*", text) if len(m) > 1)
+    return found
+
+
+def _unit(weights: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in weights.values()))
+    return {k: v / norm for k, v in weights.items()} if norm > 0 else {}
+
+
+@dataclass(slots=True)
+class StoryFeatures:
+    """What the clusterer needs of one article; built once at ingest by `story_features`."""
+
+    id: str
+    vector: np.ndarray  # unit float32: weighted mean of sentence vectors
+    terms: dict[str, float]  # unit term weights before IDF (IDF changes as the archive grows)
+    time: float | None = None  # days since the epoch; None when the article has no date
+    outlet: str = ""
+    label: str = ""  # the title, or the lead clipped
+    has_title: bool = False
+    copy_of: str | None = None  # the original's article id when ingest found a (near-)copy
+
+
+def position_weight(position: int) -> float:
+    """Title 2, then the lead 1.5 .. tail 1: news puts what the article is about first."""
+    if position < 0:
+        return 2.0
+    return 1.0 + 0.5 / (1.0 + position / 3.0)
+
+
+def story_features(article: Article) -> StoryFeatures:
+    """Features from an ingested Article (sentences with vectors; the title is position -1)."""
+    weighted: list[np.ndarray] = []
+    counts: Counter[str] = Counter()
+    for sentence in article.sentences:
+        weight = position_weight(sentence.position)
+        if sentence.vector is not None:
+            weighted.append(weight * np.asarray(sentence.vector, dtype=np.float32))
+        for term in _terms(sentence.text):
+            counts[term] += weight
+    if not weighted:
+        raise ValueError(f"article {article.id!r} has no sentence vectors")
+    vector = np.sum(weighted, axis=0)
+    vector /= max(float(np.linalg.norm(vector)), 1e-12)
+    terms = _unit({t: 1.0 + math.log(c) if c >= 1 else c for t, c in counts.items()})
+    body = article.body()
+    if article.title:
+        label, has_title = article.title, True
+    else:
+        lead = body[0].text if body else article.text
+        label, has_title = (lead if len(lead) <= LABEL_CLIP else lead[:LABEL_CLIP].rsplit(" ", 1)[0] + "…"), False
+    return StoryFeatures(id=article.id, vector=vector.astype(np.float32), terms=terms,
+                         time=epoch_days(article.published), outlet=article.outlet, label=label,
+                         has_title=has_title, copy_of=article.copy_of)
+
+
+
+@dataclass(frozen=True, slots=True)
+class StoryParams:
+    """The clusterer's knobs; the threshold and the window come from Settings."""
+
+    threshold: float = 0.5  # a group joins a story at this share of the story's own cohesion
+    window_days: float = 7.0  # a story without a new article for this long is cold
+    prior_cohesion: float = 0.1  # cohesion assumed for a story too young to show its own
+    candidates: int = 10  # nearest stories / articles (by embedding) compared in full
+    max_terms: int = 300  # terms kept per story, so comparing with a story costs the same at any size
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StoryParams:
+        return cls(threshold=settings.story_threshold, window_days=settings.story_window_days)
+
+    def to_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class TermStats:
+    """Document frequencies counted as articles arrive, so IDF follows the archive with no batch pass."""
+
+    def __init__(self, docs: int = 0, df: dict[str, int] | None = None) -> None:
+        self.docs = docs
+        self.df: dict[str, int] = df if df is not None else {}
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.docs += 1
+        df = self.df
+        for term in terms:
+            df[term] = df.get(term, 0) + 1
+
+    def weigh(self, terms: dict[str, float]) -> dict[str, float]:
+        """Unit TF-IDF vector from term weights (smoothed IDF, as scikit-learn's)."""
+        log_docs, df = math.log(1 + self.docs), self.df
+        return _unit({t: w * (log_docs - math.log(1 + df.get(t, 0)) + 1.0) for t, w in terms.items()})
+
+    def to_dict(self) -> dict:
+        return {"docs": self.docs, "df": self.df}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TermStats:
+        return cls(int(data["docs"]), {str(k): int(v) for k, v in data["df"].items()})
+
+
+@dataclass(slots=True)
+class Story:
+    """A group of articles kept as running sums, so comparing or merging costs the same at any size.
+
+    Average-linkage similarity between two groups is the dot product of their sums divided by both
+    sizes, and `within` (the summed similarity over the group's pairs) gives its cohesion.
+    """
+
+    id: int
+    vector_sum: np.ndarray  # sum of the articles' unit vectors; its direction is the centroid
+    terms: dict[str, float]  # sum of the articles' unit TF-IDF vectors, heaviest terms kept
+    count: int = 1
+    within: float = 0.0  # sum of the pairwise similarities of its articles
+    first_seen: float | None = None  # days since the epoch
+    last_seen: float | None = None
+    outlets: dict[str, int] = field(default_factory=dict)
+    label: str = ""
+    label_vector: np.ndarray | None = None  # vector of the article that gave the label
+    label_is_title: bool = False
+    keywords: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, features: StoryFeatures, story_id: int, time: float | None, stats: TermStats) -> Story:
+        """A one-article group, TF-IDF weighted with the document frequencies as they are now."""
+        return cls(id=story_id, vector_sum=features.vector.astype(np.float32), terms=stats.weigh(features.terms),
+                   first_seen=time, last_seen=time, outlets={features.outlet: 1} if features.outlet else {},
+                   label=features.label, label_vector=features.vector, label_is_title=features.has_title)
+
+    @property
+    def centroid(self) -> np.ndarray:
+        return self.vector_sum / max(float(np.linalg.norm(self.vector_sum)), 1e-12)
+
+    def cohesion(self, prior: float) -> float:
+        """Mean similarity of its article pairs, shrunk towards `prior` by one imaginary pair."""
+        return (self.within + prior) / (self.count * (self.count - 1) / 2 + 1)
+
+    def merge(self, other: Story, cross: float, max_terms: int) -> None:
+        """Take in another group; `cross` is the summed similarity between their articles."""
+        self.within += other.within + cross
+        self.vector_sum = self.vector_sum + other.vector_sum
+        terms = self.terms
+        for term, weight in other.terms.items():
+            terms[term] = terms.get(term, 0.0) + weight
+        if len(terms) > 2 * max_terms:
+            self.terms = dict(heapq.nlargest(max_terms, terms.items(), key=lambda kv: (kv[1], kv[0])))
+        self.count += other.count
+        self.first_seen = _min(self.first_seen, other.first_seen)
+        self.last_seen = _max(self.last_seen, other.last_seen)
+        for outlet, n in other.outlets.items():
+            self.outlets[outlet] = self.outlets.get(outlet, 0) + n
+        centroid = self.centroid
+        if (other.label_is_title, float(other.label_vector @ centroid)) > \
+                (self.label_is_title, float(self.label_vector @ centroid)):
+            self.label, self.label_vector, self.label_is_title = \
+                other.label, other.label_vector, other.label_is_title
+
+    def refresh(self) -> None:
+        """Keywords: the story's heaviest TF-IDF terms (once per batch, not per merge)."""
+        self.keywords = [t for t, _ in heapq.nlargest(KEYWORDS, self.terms.items(), key=lambda kv: (kv[1], kv[0]))]
+
+    def to_dict(self, vectors: bool = True) -> dict:
+        """JSON-ready fields; with vectors=False the two vectors are left to `vectors()` (a blob)."""
+        data = {"id": self.id, "label": self.label, "label_is_title": self.label_is_title,
+                "keywords": self.keywords, "first_seen": self.first_seen, "last_seen": self.last_seen,
+                "count": self.count, "within": self.within, "outlets": self.outlets, "terms": self.terms}
+        if vectors:
+            data["vector_sum"] = self.vector_sum.tolist()
+            data["label_vector"] = self.label_vector.tolist()
+        return data
+
+    def vectors(self) -> np.ndarray:
+        """(2, dim) float32: the vector sum and the label's vector, for the store's blob."""
+        return np.stack([self.vector_sum, self.label_vector]).astype(np.float32)
+
+    @classmethod
+    def from_dict(cls, data: dict, vectors: np.ndarray | None = None) -> Story:
+        if vectors is None:
+            vectors = np.array([data["vector_sum"], data["label_vector"]], dtype=np.float32)
+        return cls(id=int(data["id"]), vector_sum=np.asarray(vectors[0], dtype=np.float32),
+                   terms={str(k): float(v) for k, v in data["terms"].items()}, count=int(data["count"]),
+                   within=float(data["within"]), first_seen=data["first_seen"], last_seen=data["last_seen"],
+                   outlets={str(k): int(v) for k, v in data["outlets"].items()}, label=data["label"],
+                   label_vector=np.asarray(vectors[1], dtype=np.float32),
+                   label_is_title=bool(data["label_is_title"]), keywords=list(data["keywords"]))
+
+
+def _min(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+def _dot(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(w * b[t] for t, w in a.items() if t in b)
+
+
+def time_gap(a: Story, b: Story) -> float:
+    """Days between two stories' spans (0 when they overlap or a time is unknown)."""
+    if a.first_seen is None or b.first_seen is None:
+        return 0.0
+    return max(0.0, a.first_seen - b.last_seen, b.first_seen - a.last_seen)
+
+
+@dataclass
+class StoryState:
+    """Everything the clusterer remembers; the store saves it and hands it back."""
+
+    stories: dict[int, Story] = field(default_factory=dict)
+    terms: TermStats = field(default_factory=TermStats)
+    article_story: dict[str, int] = field(default_factory=dict)  # for placing copies with originals
+    next_id: int = 1
+    clock: float | None = None  # latest publication time seen, in days
+
+    def to_dict(self) -> dict:
+        return {"next_id": self.next_id, "clock": self.clock, "terms": self.terms.to_dict(),
+                "article_story": self.article_story,
+                "stories": [story.to_dict() for story in self.stories.values()]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StoryState:
+        stories = [Story.from_dict(s) for s in data["stories"]]
+        return cls(stories={s.id: s for s in stories}, terms=TermStats.from_dict(data["terms"]),
+                   article_story={str(k): int(v) for k, v in data["article_story"].items()},
+                   next_id=int(data["next_id"]), clock=data["clock"])
+
+
+class _LiveIndex:
+    """Unit centroids of the live stories in one matrix: finding candidates is one matrix product.
+
+    Centroids move with every article, so a plain array updated in place beats a FAISS index here.
+    """
+
+    def __init__(self) -> None:
+        self.rows = np.zeros((0, 0), dtype=np.float32)
+        self.ids: list[int] = []
+        self.where: dict[int, int] = {}
+
+    def put(self, story_id: int, vector: np.ndarray) -> None:
+        row = self.where.get(story_id)
+        if row is None:
+            if len(self.ids) == len(self.rows):
+                grown = np.zeros((max(64, 2 * len(self.rows)), len(vector)), dtype=np.float32)
+                if self.ids:
+                    grown[:len(self.ids)] = self.rows[:len(self.ids)]
+                self.rows = grown
+            row = len(self.ids)
+            self.ids.append(story_id)
+            self.where[story_id] = row
+        self.rows[row] = vector
+
+    def drop(self, story_id: int) -> None:
+        row = self.where.pop(story_id, None)
+        if row is None:
+            return
+        last = len(self.ids) - 1
+        if row != last:
+            self.rows[row] = self.rows[last]
+            self.ids[row] = self.ids[last]
+            self.where[self.ids[row]] = row
+        self.ids.pop()
+
+    def nearest(self, vectors: np.ndarray, k: int) -> list[list[int]]:
+        """For each query row, the ids of the k live stories with the most similar centroids."""
+        n = len(self.ids)
+        if n == 0:
+            return [[] for _ in range(len(vectors))]
+        sims = vectors @ self.rows[:n].T
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k] if n > k else np.tile(np.arange(n), (len(vectors), 1))
+        return [[self.ids[i] for i in row] for row in top]
+
+
+def _cross_sums(groups: list[Story], articles: int) -> np.ndarray:
+    """Summed TF-IDF similarity between every pair of groups, except between two existing stories.
+
+    The first `articles` groups are the batch's articles; the rest are existing stories, whose terms
+    only matter where a batch article has them. Sparse products keep this cheap.
+    """
+    from scipy.sparse import csr_matrix
+
+    vocabulary: dict[str, int] = {}
+    for group in groups[:articles]:
+        for term in group.terms:
+            vocabulary.setdefault(term, len(vocabulary))
+    data, cols, starts = [], [], [0]
+    for group in groups:
+        terms = group.terms
+        shared = terms.keys() & vocabulary.keys()
+        cols.extend(vocabulary[t] for t in shared)
+        data.extend(terms[t] for t in shared)
+        starts.append(len(cols))
+    rows = csr_matrix((np.array(data, dtype=np.float64), np.array(cols, dtype=np.int64), np.array(starts)),
+                      shape=(len(groups), len(vocabulary)))
+    cross = np.zeros((len(groups), len(groups)))
+    cross[:articles] = (rows[:articles] @ rows.T).toarray()
+    cross[articles:, :articles] = cross[:articles, articles:].T
+    np.fill_diagonal(cross, 0.0)
+    return cross
+
+
+class _Agglomerator:
+    """Best-first average-linkage merging with a cohesion-relative stopping rule.
+
+    Two groups merge when their average similarity reaches `threshold` times the geometric mean of
+    their cohesions: a story is as broad as its own articles are apart, so a loose topic story takes
+    a loosely related article while a tight one (rewrites of one report) turns away a mere neighbour.
+    The most similar pair goes first, so tight cores form before weak evidence is weighed. Existing
+    stories (`frozen`) may take in new articles but never merge with each other. Summed cross
+    similarities are kept in a matrix, so a merge is a row addition and no similarity is recomputed.
+    """
+
+    def __init__(self, groups: list[Story], frozen: list[bool], params: StoryParams) -> None:
+        self.groups = groups
+        self.params = params
+        self.cross = _cross_sums(groups, frozen.count(False))
+        self.frozen = np.array(frozen)
+        self.alive = np.ones(len(groups), dtype=bool)
+        self.size = np.array([g.count for g in groups], dtype=np.float64)
+        self.within = np.array([g.within for g in groups], dtype=np.float64)
+        self.first = np.array([np.nan if g.first_seen is None else g.first_seen for g in groups])
+        self.last = np.array([np.nan if g.last_seen is None else g.last_seen for g in groups])
+        self.parent = list(range(len(groups)))
+        self.version = [0] * len(groups)
+        self.heap: list[tuple[float, int, int, int, int]] = []
+
+    def root(self, i: int) -> int:
+        parent = self.parent
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def _queue(self, i: int) -> None:
+        """Queue every pair of group i that passes the rule now."""
+        params = self.params
+        gap = np.fmax(np.fmax(self.first - self.last[i], self.first[i] - self.last), 0.0) / params.window_days
+        gap = np.nan_to_num(gap, nan=0.0)
+        average = self.cross[i] / (self.size[i] * self.size) * np.exp(-0.5 * gap * gap)
+        cohesion = np.maximum((self.within + params.prior_cohesion) / (self.size * (self.size - 1) / 2 + 1),
+                              params.prior_cohesion)
+        passes = (average >= params.threshold * np.sqrt(cohesion[i] * cohesion)) & self.alive & (gap <= 1.0)
+        if self.frozen[i]:
+            passes &= ~self.frozen
+        passes[i] = False
+        for j in np.flatnonzero(passes).tolist():
+            a, b = min(i, j), max(i, j)
+            heapq.heappush(self.heap, (-float(average[j]), a, b, self.version[a], self.version[b]))
+
+    def join(self, i: int, j: int) -> None:
+        """Merge two groups; an existing story keeps its identity, else the earlier one does."""
+        i, j = self.root(i), self.root(j)
+        if i == j:
+            return
+        keep, gone = (i, j) if self.frozen[i] or (not self.frozen[j] and i < j) else (j, i)
+        cross = self.cross
+        self.groups[keep].merge(self.groups[gone], float(cross[keep, gone]), self.params.max_terms)
+        self.within[keep] += self.within[gone] + cross[keep, gone]
+        self.size[keep] += self.size[gone]
+        self.first[keep] = np.fmin(self.first[keep], self.first[gone])
+        self.last[keep] = np.fmax(self.last[keep], self.last[gone])
+        cross[keep] += cross[gone]
+        cross[:, keep] = cross[keep]
+        cross[keep, keep] = 0.0
+        cross[gone] = 0.0
+        cross[:, gone] = 0.0
+        self.frozen[keep] |= self.frozen[gone]
+        self.alive[gone] = False
+        self.parent[gone] = keep
+        self.version[keep] += 1
+        self._queue(keep)
+
+    def run(self) -> None:
+        for i in np.flatnonzero(~self.frozen & self.alive).tolist():
+            self._queue(i)
+        alive, version = self.alive, self.version
+        while self.heap:
+            _, i, j, version_i, version_j = heapq.heappop(self.heap)
+            if alive[i] and alive[j] and version[i] == version_i and version[j] == version_j:
+                self.join(i, j)
+
+
+class StoryClusterer:
+    """Story assignment as articles arrive, and `recluster` for a batch; all it knows is in `state`."""
+
+    chunk = 1000  # articles agglomerated at once; bounds the cross-similarity matrix
+
+    def __init__(self, params: StoryParams | None = None, state: StoryState | None = None) -> None:
+        self.params = params or StoryParams()
+        self.state = state or StoryState()
+        self._live = _LiveIndex()
+        self._expiry: list[tuple[float, int]] = []
+        clock = self.state.clock
+        for story in self.state.stories.values():
+            if story.last_seen is None or clock is None or story.last_seen >= clock - self.params.window_days:
+                self._activate(story)
+
+    def _activate(self, story: Story) -> None:
+        self._live.put(story.id, story.centroid)
+        if story.last_seen is not None:
+            heapq.heappush(self._expiry, (story.last_seen, story.id))
+
+    def _advance(self, time: float) -> None:
+        """Move the clock and let stories that saw nothing within the window go cold."""
+        if self.state.clock is not None and time <= self.state.clock:
+            return
+        self.state.clock = time
+        horizon = time - self.params.window_days
+        while self._expiry and self._expiry[0][0] < horizon:
+            _, story_id = heapq.heappop(self._expiry)
+            story = self.state.stories.get(story_id)
+            if story is None or story.last_seen is None or story.last_seen < horizon:
+                self._live.drop(story_id)
+
+    def add(self, features: StoryFeatures) -> int:
+        """Place one article; returns its story id."""
+        return self.add_many([features])[features.id]
+
+    def add_many(self, batch: list[StoryFeatures]) -> dict[str, int]:
+        """Place a batch (an ingest transaction); returns article id -> story id.
+
+        The batch's articles and the live stories near them are merged best-first, so the order
+        within the batch does not matter and a batch's articles on a new event find each other
+        before weaker links to older stories are weighed. Existing stories never merge together,
+        so a story id, once handed out, stays valid.
+        """
+        placed = {f.id: self.state.article_story[f.id] for f in batch if f.id in self.state.article_story}
+        fresh = list({f.id: f for f in sorted(batch, key=_order) if f.id not in placed}.values())
+        for f in fresh:
+            self.state.terms.add(f.terms)
+        for at in range(0, len(fresh), self.chunk):
+            placed |= self._place(fresh[at:at + self.chunk])
+        return placed
+
+    def _place(self, ordered: list[StoryFeatures]) -> dict[str, int]:
+        state, params = self.state, self.params
+        latest = max((f.time for f in ordered if f.time is not None), default=None)
+        if latest is not None:
+            self._advance(latest)
+        singles = [Story.of(f, 0, f.time if f.time is not None else state.clock, state.terms) for f in ordered]
+        nearest = self._live.nearest(np.stack([f.vector for f in ordered]), params.candidates)
+        copies = {f.id: state.article_story[f.copy_of] for f in ordered
+                  if f.copy_of in state.article_story and state.article_story[f.copy_of] in state.stories}
+        old = sorted({sid for row in nearest for sid in row} | set(copies.values()))
+        slot = {sid: len(ordered) + k for k, sid in enumerate(old)}
+        merger = _Agglomerator(singles + [state.stories[sid] for sid in old],
+                               [False] * len(ordered) + [True] * len(old), params)
+        position = {f.id: i for i, f in enumerate(ordered)}
+        for i, f in enumerate(ordered):
+            if f.id in copies:
+                merger.join(i, slot[copies[f.id]])
+            elif f.copy_of in position:
+                merger.join(position[f.copy_of], i)
+        merger.run()
+        placed, touched = {}, {}
+        for i, f in enumerate(ordered):
+            story = merger.groups[merger.root(i)]
+            if story.id == 0:
+                story.id = state.next_id
+                state.next_id += 1
+                state.stories[story.id] = story
+            touched[story.id] = story
+            state.article_story[f.id] = placed[f.id] = story.id
+        for story in touched.values():
+            story.refresh()
+            self._activate(story)
+        return placed
+
+    def recluster(self, features: list[StoryFeatures]) -> dict[str, int]:
+        """Regroup articles from scratch and make that the state; returns article id -> story id.
+
+        Document frequencies come from the whole set first; then the articles are merged best-first
+        in time-ordered chunks of `chunk`, so up to that many articles (and within the window) are
+        grouped by exact average linkage, and larger archives cost linear time.
+        """
+        ordered = sorted(features, key=_order)
+        self.__init__(self.params, StoryState())
+        for f in ordered:
+            self.state.terms.add(f.terms)
+        for at in range(0, len(ordered), self.chunk):
+            self._place(ordered[at:at + self.chunk])
+        return dict(self.state.article_story)
+
+
+def _order(features: StoryFeatures) -> tuple[float, str]:
+    """Publication order, undated last (they are taken to be as new as the clock), then by id."""
+    return (features.time if features.time is not None else math.inf, features.id)

@@ -1,0 +1,115 @@
+"""Story clustering speed on a synthetic stream: does the cost per article stay flat as the archive grows?
+
+Articles come at a steady rate (default 1,000 a day) from stories of heavy-tailed sizes that run
+for a few days; a story's articles are noisy copies of its own direction, near its topic's, and
+draw words from the story's vocabulary, its topic's and a Zipf background. Vectors and terms are
+made up front, so only clustering is timed: ingest batches in time order, as the store feeds them.
+
+    python -m eval.bench_stories [--sizes 10000,30000,100000] [--per-day 1000] [--batch 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from collections import Counter
+
+import numpy as np
+
+from engine.stories import StoryClusterer, StoryFeatures, StoryParams
+from eval.stories import scores
+
+DIM = 384
+TOPICS = 200
+BACKGROUND = 50_000
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def synthetic_stream(n: int, per_day: float, seed: int = 7) -> tuple[list[StoryFeatures], list[int]]:
+    """n articles in time order, and the story each was generated from."""
+    rng = np.random.default_rng(seed)
+    topics = rng.standard_normal((TOPICS, DIM)).astype(np.float32)
+    topics /= np.linalg.norm(topics, axis=1, keepdims=True)
+    topic_words = [[f"t{t}_{i}" for i in range(40)] for t in range(TOPICS)]
+    zipf = 1.0 / np.arange(1, BACKGROUND + 1)
+    zipf /= zipf.sum()
+    days = n / per_day
+    # heavy-tailed story sizes until the stream is full
+    sizes = []
+    while sum(sizes) < n:
+        sizes.append(int(min(rng.pareto(1.2) + 1, 400)))
+    starts = np.sort(rng.uniform(0, days, len(sizes)))
+    items = []
+    for story, (size, start) in enumerate(zip(sizes, starts, strict=True)):
+        topic = int(rng.integers(TOPICS))
+        direction = topics[topic] + 0.8 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM)
+        own_words = [f"s{story}_{i}" for i in range(30)]
+        span = rng.exponential(1.5)
+        for _ in range(size):
+            items.append((start + rng.uniform(0, span), story, topic, direction, own_words))
+    items.sort(key=lambda item: item[0])
+    items = items[:n]
+    features, truth = [], []
+    for i, (day, story, topic, direction, own_words) in enumerate(items):
+        vector = direction + 0.9 * rng.standard_normal(DIM).astype(np.float32) / np.sqrt(DIM)
+        vector /= np.linalg.norm(vector)
+        count = int(rng.integers(40, 120))
+        words = ([own_words[j] for j in rng.integers(0, len(own_words), count // 2)]
+                 + [topic_words[topic][j] for j in rng.integers(0, 40, count // 5)]
+                 + [f"w{j}" for j in rng.choice(BACKGROUND, count - count // 2 - count // 5, p=zipf)])
+        counts = Counter(words)
+        norm = float(np.sqrt(sum(c * c for c in counts.values())))
+        features.append(StoryFeatures(id=f"a{i:07d}", vector=vector.astype(np.float32),
+                                      terms={w: c / norm for w, c in counts.items()},
+                                      time=20_000.0 + day, outlet=f"o{int(rng.integers(50))}",
+                                      label=f"story {story}", has_title=True))
+        truth.append(story)
+    return features, truth
+
+
+def run(n: int, per_day: float, batch: int) -> dict:
+    features, truth = synthetic_stream(n, per_day)
+    clusterer = StoryClusterer(StoryParams())
+    placed: dict[str, int] = {}
+    most_live = 0
+    start = time.perf_counter()
+    for at in range(0, n, batch):
+        placed |= clusterer.add_many(features[at:at + batch])
+        most_live = max(most_live, len(clusterer._live.ids))
+    seconds = time.perf_counter() - start
+    quality = scores([str(t) for t in truth], [placed[f.id] for f in features])
+    return {"articles": n, "seconds": seconds, "ms_per_article": 1000 * seconds / n,
+            "stories": len(clusterer.state.stories), "true_stories": len(set(truth)), "most_live": most_live,
+            "bcubed_f1": quality["bcubed_f1"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,30000,100000")
+    parser.add_argument("--per-day", type=float, default=1000.0, help="articles a day in the stream")
+    parser.add_argument("--batch", type=int, default=256, help="articles per add_many call (ingest batch)")
+    args = parser.parse_args(argv)
+    print(f"CPU: {cpu_model()}; {args.per_day:.0f} articles/day, batches of {args.batch}")
+    cols = ["articles", "seconds", "ms_per_article", "stories", "true_stories", "most_live", "bcubed_f1"]
+    print("".join(f"{c:>16}" for c in cols))
+    for size in (int(s) for s in args.sizes.split(",")):
+        row = run(size, args.per_day, args.batch)
+        print("".join(f"{row[c]:>16.3f}" if isinstance(row[c], float) else f"{row[c]:>16}" for c in cols),
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
