@@ -129,8 +129,10 @@ def test_unknown_article_is_404(client: TestClient) -> None:
     assert_error(client.delete("/articles/no-such-article", headers=AUTH), 404, "no-such-article")
 
 
-def test_delete_article(client: TestClient, demo_articles: list[dict]) -> None:
-    article = variant(demo_articles[20], "to-delete")
+def test_delete_article(client: TestClient) -> None:
+    article = {"id": "to-delete", "source": "Test Wire", "published": "2025-03-02T10:00:00Z",
+               "text": "The town council of Brennmark approved a new cycling lane on the old harbour road. "
+                       "Work starts in April and should take six weeks, the council said."}
     assert client.post("/articles", json=[article], headers=AUTH).json()["ids"] == [article["id"]]
     response = client.delete(f"/articles/{article['id']}", headers=AUTH)
     assert response.status_code == 200 and response.json() == {"id": article["id"], "deleted": True}
