@@ -49,11 +49,12 @@ class AlignParams:
     """Knobs of `align`; the defaults were set on the demo corpus (engine/demo)."""
 
     min_cosine: float = 0.45  # candidate pairs: embedding cosine at least this
-    max_candidates: int = 8  # per sentence, candidates from at most this many nearest articles
+    max_candidates: int = 6  # per sentence, candidates from at most this many nearest articles
     link: float = 0.0  # link score (below) a candidate pair needs to count at all
     fact_bonus: float = 0.1  # added to P(same claim) when both sentences state the same fact (facts.shared_facts)
     group: float = 0.04  # mean link score (a missing link counts 0) that keeps a group together
     attach: float = 0.1  # mean link score with which a sentence also joins a further group
+    dispute: float = 0.2  # link score at which two sentences that differ on a fact are compared anyway
     min_words: int = 4  # shorter sentences ("Share this article") are not claims
     decider: SameClaim | None = None  # the same-claim decision; SameClaim() with shipped weights if None
 
@@ -336,6 +337,19 @@ def _attach(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
     return out
 
 
+def _disputed(story: _Story, groups: list[list[int]], links: dict[tuple[int, int], float],
+              params: AlignParams) -> list[list[int]]:
+    """Strongly linked pairs of independent reports that differ on a fact but ended up in different
+    groups (each joined the claim of its other facts): a pair of their own, so the conflict is seen."""
+    together: dict[int, set[int]] = defaultdict(set)
+    for k, group in enumerate(groups):
+        for u in group:
+            together[u].add(k)
+    return [[a, b] for (a, b), score in links.items()
+            if score >= params.dispute and not together[a] & together[b]
+            and not story.sources([a]) & story.sources([b]) and facts.differences(story.facts[a], story.facts[b])]
+
+
 def _components(story: _Story, owner: list[int], pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
     """Connected components of nodes (node k is a fact of unit owner[k]) as groups of units, one per
     article (its earliest sentence), kept when they span two independent reports."""
@@ -579,6 +593,7 @@ def align(articles: list[Article], params: AlignParams | None = None) -> Alignme
     covered = [(set(g), story.sources(g)) for g in groups]
     groups += [g for g in _anchored(story) + _named(story, links)
                if not any(set(g) <= units and story.sources(g) == sources for units, sources in covered)]
+    groups += _disputed(story, groups, links, params)
     claims, conflicts = _claims(story, groups, links)
     single: dict[str, list[Claim]] = defaultdict(list)
     for claim in claims:

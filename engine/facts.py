@@ -18,12 +18,14 @@ regex based (NLTK's punkt data is not available here) and pure; extraction is ca
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import combinations
+from typing import NamedTuple
 
 from engine.sentences import punkt_parameters
 
@@ -90,6 +92,8 @@ NO_DATE_REFERENCE = date(2000, 1, 1)
 
 # Share of content words two sentences must have in common before their dates are compared.
 MIN_DATE_CONTEXT = 0.5
+# ... and before a "not" on one side and its absence on the other are compared.
+MIN_NEGATION_CONTEXT = 0.3
 
 # Titles are split off the front of a name and kept as its role ("Finance Minister Arvid Lennart").
 TITLES = {
@@ -215,11 +219,14 @@ _TOKEN_RE = re.compile(
     r"|(?P<word>(?:[A-Za-z]\.){2,}|[A-Za-z]+(?:['’][A-Za-z]+)?)"
     r"|(?P<punct>[^\sA-Za-z0-9])"
 )
+# Links, handles and hashtags ("pic.twitter.com/8Y0r", "#3Boobs") hold no facts; they are blanked out.
+_WEB = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+|[@#]\w+")
 _CLAUSE_BREAKS = {",", ";", ":", "—", "–", "(", ")", '"', "“", "”", "!", "?"}
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A token with its offsets (a named tuple: sentences have many, and tuples are cheap to make)."""
+
     text: str
     low: str  # lower case, possessive "'s" removed
     kind: str  # time | score | num | word | punct
@@ -230,10 +237,10 @@ class Token:
 def tokenize(text: str) -> list[Token]:
     """Words, numbers, times of day, scores and punctuation, with character offsets."""
     out = []
-    for m in _TOKEN_RE.finditer(text):
+    for m in _TOKEN_RE.finditer(_WEB.sub(lambda w: " " * len(w.group()), text)):
         tok = m.group(0)
-        low = tok.lower()
-        if m.lastgroup == "word" and low[-2:] in {"'s", "’s"}:
+        low = tok.lower().replace("’", "'")
+        if m.lastgroup == "word" and low[-2:] == "'s":
             low = low[:-2]
         out.append(Token(tok, low, m.lastgroup or "punct", m.start(), m.end()))
     return out
@@ -486,8 +493,12 @@ def _number_at(tokens: list[Token], i: int) -> _Number | None:
             k += 1
         if k < len(tokens) and tokens[k].low in MEASURES:
             return _Number(value, 0.0, f"ordinal:{MEASURES[tokens[k].low]}", k + 1)
+        if tok.kind == "word" and not _head(tokens, j):
+            return None  # "first reported", "second half": not a count of anything
         return _Number(value, 0.0, "ordinal", j)
     unit, mult, j = _unit_after(tokens, j, currency)
+    if unit == "count" and j < len(tokens) and _capitalised(tokens[j]) and tok.kind == "num":
+        return None  # "10 News", "Apollo 11 Crew": part of a name
     return _Number(value * mult, tolerance * mult, unit, j)
 
 
@@ -511,7 +522,8 @@ def _head(tokens: list[Token], j: int) -> bool:
 
 def parse_quantities(text: str) -> list[Quantity]:
     """Numbers in digits or words with bounds, units and roles; years and times of day are left out."""
-    return list(_quantities(text, tokenize(text)))
+    tokens = tokenize(text)
+    return _quantities(text, tokens, _dates(text, tokens, NO_DATE_REFERENCE)[1])
 
 
 def _vote_at(tokens: list[Token], i: int) -> tuple[int, int, int] | None:
@@ -544,10 +556,14 @@ def _small_count(tokens: list[Token], i: int) -> int | None:
     return int(value) if value else None
 
 
-def _quantities(text: str, tokens: list[Token]) -> list[Quantity]:
+def _quantities(text: str, tokens: list[Token], skip: set[int] | frozenset[int] = frozenset()) -> list[Quantity]:
+    """Quantities of a tokenized sentence; tokens in `skip` belong to dates ("September 4")."""
     out: list[Quantity] = []
     i = 0
     while i < len(tokens):
+        if i in skip:
+            i += 1
+            continue
         vote = _vote_at(tokens, i)
         if vote is not None:
             yes, no, end = vote
@@ -679,7 +695,7 @@ _RELATIVE = {  # phrase -> (days back from the published day to the first day, t
 
 def parse_dates(text: str, published: str | None = None) -> list[DateFact]:
     """Dates and days in a sentence, resolved against the published date (ISO-8601)."""
-    return _dates(text, tokenize(text), published_day(published) or NO_DATE_REFERENCE)
+    return _dates(text, tokenize(text), published_day(published) or NO_DATE_REFERENCE, _published_hour(published))[0]
 
 
 def _date_at(tokens: list[Token], i: int, ref: date) -> tuple[date, date, int] | None:
@@ -779,8 +795,11 @@ def _time_of_day(tok: Token) -> float:
     return hour + (int(digits[1]) / 60 if len(digits) > 1 else 0.0)
 
 
-def _dates(text: str, tokens: list[Token], ref: date, ref_hour: float | None = None) -> list[DateFact]:
+def _dates(text: str, tokens: list[Token], ref: date, ref_hour: float | None = None
+           ) -> tuple[list[DateFact], set[int]]:
+    """Dates of a tokenized sentence, and the indices of the tokens they cover."""
     out: list[DateFact] = []
+    covered: set[int] = set()
     i = 0
     while i < len(tokens):
         since = _years_since(tokens, i, ref)
@@ -788,6 +807,7 @@ def _dates(text: str, tokens: list[Token], ref: date, ref_hour: float | None = N
             year, end = since
             out.append(DateFact(date(year, 1, 1), date(year, 12, 31), text[tokens[i].start:tokens[end - 1].end],
                                 _roles(tokens, i, end, 4, 2, names=False), "since", explicit=True))
+            covered.update(range(i, end))
             i = end
             continue
         found = _date_at(tokens, i, ref)
@@ -801,6 +821,7 @@ def _dates(text: str, tokens: list[Token], ref: date, ref_hour: float | None = N
         out.append(DateFact(first, last, text[tokens[i].start:tokens[end - 1].end],
                             _roles(tokens, i, end, 4, 2, names=False), _preposition(tokens, i),
                             WEEKDAYS[tokens[i].low] if bare_weekday else None, explicit))
+        covered.update(range(i, end))
         i = end
     times = [k for k, t in enumerate(tokens) if t.kind == "time"]
     if not out and times:  # "started at around 2 p.m.": the day it was published, or the day before
@@ -808,7 +829,7 @@ def _dates(text: str, tokens: list[Token], ref: date, ref_hour: float | None = N
         day = ref - timedelta(days=1) if ref_hour is not None and _time_of_day(tokens[k]) > ref_hour else ref
         out.append(DateFact(day, day, tokens[k].text, _roles(tokens, k, k + 1, 4, 2, names=False),
                             _preposition(tokens, k)))
-    return out
+    return out, covered
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -825,9 +846,27 @@ class Name:
     role: frozenset[str]
 
     def matches(self, other: Name) -> bool:
-        """Same entity as written: equal, or one name's words are all in the other ("Rendl", "Tomas Rendl")."""
-        a, b = set(self.tokens), set(other.tokens)
-        return a <= b or b <= a
+        """Same entity as written (see _same_entity)."""
+        return _same_entity(self.tokens, other.tokens)
+
+
+@lru_cache(maxsize=100_000)
+def _same_entity(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
+    """Two names of one entity: one's words all in the other ("Rendl", "Tomas Rendl"), written together
+    ("JasmineTridevil"), a derived form ("Syria", "Syrian"), or a long name with the same start or end and
+    at most one word written otherwise ("Airport Police Dept", "Airport Police Department")."""
+    a, b = set(first), set(second)
+    x, y = sorted(("".join(first), "".join(second)), key=len)
+    if a <= b or b <= a or _derived(x, y) or (len(x) >= 6 and x[0] == y[0] and _in_order(x, y)):
+        return True
+    short, long = sorted((first, second), key=len)
+    if len(short) < 3:
+        return False
+    for part in (long[:len(short)], long[-len(short):]):
+        differing = [(p, q) for p, q in zip(short, part, strict=True) if p != q]
+        if len(differing) <= 1 and all(_variant(p, q) for p, q in differing):
+            return True
+    return False
 
 
 _LOWERCASE_SEEN = 0b1110000  # punkt ortho-context flags: seen in lower case at sentence start, middle, unknown
@@ -909,9 +948,34 @@ def _role_before(tokens: list[Token], i: int) -> list[Token]:
     return out
 
 
+def _derived(x: str, y: str) -> bool:
+    """One word a short ending away from the other: "Syria"/"Syrian", "Florida"/"Floridian", "River"/"Rivers"."""
+    common = len(os.path.commonprefix([x, y]))
+    return common >= max(4, min(len(x), len(y)) - 1) and max(len(x), len(y)) - common <= 3
+
+
+def _variant(p: str, q: str) -> bool:
+    """Two words that may be one word written two ways: derived, abbreviated or misspelt."""
+    return _derived(p, q) or _abbreviates(p, q) or _abbreviates(q, p) or SequenceMatcher(None, p, q).ratio() >= 0.7
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """ "dept" for "department": same first letter, the letters in order, shorter by half at least."""
+    return len(short) <= len(long) // 2 + 1 and short[:1] == long[:1] and _in_order(short, long)
+
+
+def _in_order(short: str, long: str) -> bool:
+    """Whether the letters of `short` occur in `long` in the same order ("siteintelgroup")."""
+    letters = iter(long)
+    return all(c in letters for c in short)
+
+
 def spelling_variants(a: Name, b: Name) -> bool:
-    """Two names that look like one name spelt two ways ("Piet Maas"/"Pieter Maes", "Rendl"/"Riedl")."""
-    if a.matches(b):
+    """Two names that look like one name spelt two ways ("Piet Maas"/"Pieter Maes", "Rendl"/"Riedl").
+    Not: the same surname with another first name ("James"/"Jim Foley"), or acronyms ("ISIS"/"ISIL")."""
+    if a.matches(b) or (len(a.tokens) > 1 and len(b.tokens) > 1 and a.tokens[-1] == b.tokens[-1]):
+        return False
+    if any(len(n.tokens) == 1 and n.text.isupper() for n in (a, b)):
         return False
     x, y = " ".join(a.tokens), " ".join(b.tokens)
     if min(len(x), len(y)) < 4 or x[0] != y[0]:
@@ -932,6 +996,8 @@ class Polarity:
     denial: str  # surface of a denial verb ("denied"), "" if none
     affirmation: str  # surface of a confirming verb ("confirmed", "admitted"), "" if none
     cues: int  # how many negation cues of any kind the sentence has
+    denied: frozenset[str]  # role words of what follows the denial ("denied that payment data ...")
+    affirmed: frozenset[str]  # role words of what follows the confirmation
     ruled_out: frozenset[str]  # role words of what it rules out ("ruled out further increases")
     intends: frozenset[str]  # role words of what it says will happen ("it would raise rates")
     intent: str  # that phrase as written ("would raise")
@@ -941,6 +1007,8 @@ def _polarity(tokens: list[Token]) -> Polarity:
     words = [t for t in tokens if t.kind == "word"]
     negated: list[tuple[str, str]] = []
     denial = affirmation = intent = ""
+    denied: frozenset[str] = frozenset()
+    affirmed: frozenset[str] = frozenset()
     ruled_out: frozenset[str] = frozenset()
     intends: frozenset[str] = frozenset()
     cues = 0
@@ -951,9 +1019,10 @@ def _polarity(tokens: list[Token]) -> Polarity:
             cues += 1
         if low in DENIALS:
             cues += 1
-            denial = denial or tok.text
-        if low in AFFIRMATIONS:
-            affirmation = affirmation or tok.text
+            if not denial:
+                denial, denied = tok.text, _following_roles(words, k)
+        if low in AFFIRMATIONS and not affirmation:
+            affirmation, affirmed = tok.text, _following_roles(words, k)
         if low in {"rule", "ruled", "rules"} and k + 1 < len(words) and words[k + 1].low == "out" \
                 and not any(w.low in NEGATIONS or w.low.endswith("n't") for w in words[max(0, k - 3):k]):
             cues += 1
@@ -966,15 +1035,36 @@ def _polarity(tokens: list[Token]) -> Polarity:
             continue
         cues += 1
         m = k + 1
-        while m < len(words) and words[m].low in _NEGATION_SKIP:
+        while m < len(words) and (words[m].low in _NEGATION_SKIP or words[m].low in STOPWORDS
+                                  or words[m].text[0].isupper()):
             m += 1
-        if m < len(words):
+        if m < len(words) and _participle(words[m].low):
             target = words[m]
             if target.low == "ruled" and m + 1 < len(words) and words[m + 1].low == "out":
                 cues -= 1  # "could not be ruled out": two negations
                 continue
             negated.append((stem(target.low), f"{tok.text} {target.text}"))
-    return Polarity(tuple(negated), denial, affirmation, cues, ruled_out, intends, intent)
+    return Polarity(tuple(negated), denial, affirmation, cues, denied, affirmed, ruled_out, intends, intent)
+
+
+def _following_roles(words: list[Token], k: int, count: int = 6) -> frozenset[str]:
+    """Role words of what a denial or confirmation is about, names left out."""
+    return frozenset(role_word(w.low) for w in words[k + 1:k + 1 + 2 * count]
+                     if w.low not in _NOT_ROLES and not w.text[0].isupper())
+
+
+# Past participles not ending in -ed: "had not found", "was not told".
+IRREGULAR_PARTICIPLES = frozenset({
+    "found", "made", "seen", "told", "known", "taken", "given", "paid", "sold", "held", "kept", "left", "met",
+    "sent", "spent", "won", "lost", "hit", "hurt", "shot", "built", "brought", "bought", "caught", "heard",
+    "shown", "done", "gone", "written", "driven", "chosen", "stolen", "broken", "spoken", "fallen", "risen",
+    "beaten", "struck", "begun", "drawn", "grown", "thrown", "flown", "set", "put", "cut", "let", "run",
+})
+
+
+def _participle(word: str) -> bool:
+    """A verb form whose negation states the opposite fact ("not received", "not charged", "not found")."""
+    return word.endswith(("ed", "en")) or word in IRREGULAR_PARTICIPLES
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1002,9 +1092,9 @@ def extract(text: str, published: str | None = None) -> Facts:
     tokens = tokenize(body)
     ref = published_day(published) or NO_DATE_REFERENCE
     content = frozenset(role_word(t.low) for t in tokens if t.kind == "word" and t.low not in _NOT_ROLES)
-    return Facts(text, tuple(_quantities(body, tokens)), tuple(_dates(body, tokens, ref, _published_hour(published))),
-                 tuple(_names(tokens)), _polarity(tokens), content,
-                 frozenset(t.low for t in tokens if t.kind == "word"))
+    dates, covered = _dates(body, tokens, ref, _published_hour(published))
+    return Facts(text, tuple(_quantities(body, tokens, covered)), tuple(dates), tuple(_names(tokens)),
+                 _polarity(tokens), content, frozenset(t.low for t in tokens if t.kind == "word"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1029,8 +1119,7 @@ def same_quantity(x: Quantity, y: Quantity) -> bool:
     dx, dy = x.role & _DIRECTIONS, y.role & _DIRECTIONS
     if x.unit != y.unit or (dx and dy and not dx & dy):
         return False
-    if not x.unit.startswith("ordinal") and (
-            (x.head and x.head not in y.role | {y.head}) or (y.head and y.head not in x.role | {x.head})):
+    if (x.head and x.head not in y.role | {y.head}) or (y.head and y.head not in x.role | {x.head}):
         return False  # "42 people" and "3 crew", "3.8%" and "the 2% target"
     shared = (x.role | {x.head}) & (y.role | {y.head})
     if x.head and x.head == y.head:
@@ -1125,8 +1214,7 @@ def _name_differences(a: Facts, b: Facts) -> list[Difference]:
     candidates = []
     for x in lone_a:
         for y in lone_b:
-            same_role = bool(x.role and x.role == y.role and len(x.tokens) > 1 and len(y.tokens) > 1)
-            if spelling_variants(x, y) or same_role:
+            if spelling_variants(x, y):
                 candidates.append(((SequenceMatcher(None, x.text, y.text).ratio(),), x, y))
     return [Difference("name", x.text, y.text, " ".join(sorted(x.role | y.role)))
             for x, y in _pair_up(candidates)]
@@ -1146,12 +1234,12 @@ def _negation_differences(a: Facts, b: Facts) -> list[Difference]:
         if y.cues or not (x.negated or x.denial):
             continue
         found = None
-        for s, surface in x.negated:
-            same = sorted(w for w in fy.words if stem(w) == s)
-            if same:
-                found = (surface, same[0], s)
+        for s, surface in x.negated if _overlap(fx.content, fy.content) >= MIN_NEGATION_CONTEXT else ():
+            word = surface.split()[-1].lower()
+            if word in fy.words:  # the same form: "had not received" / "had received"
+                found = (surface, word, s)
                 break
-        if found is None and x.denial and y.affirmation and not x.affirmation:
+        if found is None and x.denial and y.affirmation and not x.affirmation and len(x.denied & y.affirmed) >= 2:
             found = (x.denial, y.affirmation, "")
         if found is None and x.ruled_out & y.intends:
             found = (x.denial, y.intent, "")
