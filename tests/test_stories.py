@@ -1,0 +1,199 @@
+"""Story clustering on real news-style articles, embedded with the packaged model (loaded once)."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from engine.pipeline import split
+from engine.records import Article
+from engine.stories import Story, StoryClusterer, StoryFeatures, StoryParams, StoryState, TermStats, story_features
+from eval.stories import scores
+
+DAY1 = "2024-03-04T{}:00Z"
+
+# (id, outlet, hour, title, text); events: peru quake, ecb rates, japan quake (same topic as peru,
+# another event), marathon record.
+ARTICLES = [
+    ("peru-1", "reuters", "06:10", "Magnitude 7.1 earthquake strikes southern Peru near Arequipa",
+     "A magnitude 7.1 earthquake struck southern Peru early on Monday, killing at least 12 people in the "
+     "Arequipa region, officials said. The quake was centred 40 km south of the town of Chala at a depth "
+     "of 28 km, the U.S. Geological Survey said. Landslides blocked the Pan-American Highway and several "
+     "adobe homes collapsed in Arequipa province. Peru's civil defence institute said rescue teams were "
+     "searching for people trapped under rubble in Chala and Yauca."),
+    ("peru-2", "ap", "07:45", "Peru quake kills 12, blocks Pan-American Highway",
+     "Rescuers in southern Peru dug through collapsed adobe houses on Monday after a 7.1-magnitude quake "
+     "killed at least 12 people. President Dina Boluarte flew to Arequipa and declared a state of emergency "
+     "in Chala, Yauca and nearby districts. The Pan-American Highway remained closed by landslides, "
+     "cutting off Chala from Arequipa, the civil defence institute said."),
+    ("peru-3", "bbc", "09:30", "Deadly earthquake hits Arequipa region of Peru",
+     "At least 12 people have died after a powerful earthquake shook the Arequipa region of southern Peru. "
+     "The magnitude 7.1 tremor toppled adobe homes in Chala and Yauca and triggered landslides onto the "
+     "Pan-American Highway. Peru's President Dina Boluarte declared an emergency as rescuers searched "
+     "the rubble for survivors."),
+    ("ecb-1", "reuters", "12:00", "ECB raises interest rates to 4.5% despite slowing economy",
+     "The European Central Bank raised its key deposit rate by a quarter point to a record 4.5% on "
+     "Thursday, saying inflation in the euro zone was still too high. ECB President Christine Lagarde "
+     "told reporters that the Governing Council had not discussed cutting rates. Economists had been "
+     "split on the decision as euro zone growth stalls and German industry contracts."),
+    ("ecb-2", "ft", "12:40", "Lagarde signals ECB rate hikes may be over after 4.5% record",
+     "Christine Lagarde said the European Central Bank's tenth consecutive rate hike, which lifts the "
+     "deposit rate to 4.5%, could be the last. Bond yields across the euro zone fell after the ECB "
+     "statement hinted that rates had reached a level that would bring inflation back to 2%. Analysts "
+     "said the Governing Council was divided over the hike."),
+    ("ecb-3", "bloomberg", "13:15", "Euro falls as ECB hikes rates to record high",
+     "The euro slid against the dollar after the European Central Bank raised its deposit rate to 4.5%, "
+     "its highest since the euro's launch in 1999. Lagarde said euro zone inflation was expected to stay "
+     "too high for too long, but traders bet the ECB has finished its hikes."),
+    ("japan-1", "kyodo", "10:05", "Magnitude 6.4 earthquake jolts Hokkaido, tsunami advisory issued",
+     "A magnitude 6.4 earthquake struck off the eastern coast of Hokkaido in northern Japan on Monday, "
+     "prompting the Japan Meteorological Agency to issue a tsunami advisory for the Kushiro and Nemuro "
+     "coasts. No deaths were reported. Hokkaido Electric Power said the Tomari nuclear plant was not "
+     "affected, and bullet train services in Hokkaido were briefly suspended."),
+    ("japan-2", "nhk", "11:20", "Hokkaido quake: tsunami advisory lifted, no major damage",
+     "The Japan Meteorological Agency lifted a tsunami advisory for Kushiro and Nemuro after a magnitude "
+     "6.4 earthquake off Hokkaido. Officials in Kushiro reported broken windows and minor injuries but no "
+     "serious damage. Hokkaido Electric Power confirmed that the Tomari nuclear plant was operating "
+     "normally."),
+    ("marathon-1", "espn", "08:00", "Kiptum smashes marathon world record in Chicago",
+     "Kenya's Kelvin Kiptum broke the men's marathon world record on Sunday, winning the Chicago Marathon "
+     "in 2 hours and 35 seconds. Kiptum, 23, took 34 seconds off the mark set by Eliud Kipchoge in Berlin "
+     "last year. Sifan Hassan of the Netherlands won the women's race in Chicago in 2:13:44."),
+    ("marathon-2", "guardian", "09:10", "Kelvin Kiptum breaks Kipchoge's marathon record",
+     "Kelvin Kiptum ran 2:00:35 in Chicago to become the first man to run a marathon under 2:01 in a "
+     "record-eligible race, beating Eliud Kipchoge's world record. The Kenyan pulled away from Daniel "
+     "Mateiko after 30 km. In the women's race, Sifan Hassan won in Chicago on her second marathon."),
+]
+EXPECTED = {"peru": {"peru-1", "peru-2", "peru-3"}, "ecb": {"ecb-1", "ecb-2", "ecb-3"},
+            "japan": {"japan-1", "japan-2"}, "marathon": {"marathon-1", "marathon-2"}}
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from engine.embed import get_embedder
+
+    return get_embedder()
+
+
+def make(embedder, rows, published=None, copy_of=None) -> list[StoryFeatures]:
+    """Articles through the ingest split and the real model, then to story features."""
+    articles = [Article(id=aid, text=text, title=title, outlet=outlet,
+                        published=published or DAY1.format(hour), copy_of=copy_of)
+                for aid, outlet, hour, title, text in rows]
+    articles = split(articles)
+    texts = [s.text for a in articles for s in a.sentences]
+    vectors = iter(embedder.encode(texts))
+    for article in articles:
+        for sentence in article.sentences:
+            sentence.vector = next(vectors)
+    return [story_features(a) for a in articles]
+
+
+@pytest.fixture(scope="module")
+def day_one(embedder) -> list[StoryFeatures]:
+    return make(embedder, ARTICLES)
+
+
+def groups(placed: dict[str, int]) -> set[frozenset[str]]:
+    by_story: dict[int, set[str]] = {}
+    for aid, sid in placed.items():
+        by_story.setdefault(sid, set()).add(aid)
+    return {frozenset(members) for members in by_story.values()}
+
+
+def expected() -> set[frozenset[str]]:
+    return {frozenset(members) for members in EXPECTED.values()}
+
+
+def test_features_weigh_the_title_and_lead(day_one):
+    peru = day_one[0]
+    assert peru.has_title and peru.label.startswith("Magnitude 7.1 earthquake")
+    assert abs(float(np.linalg.norm(peru.vector)) - 1.0) < 1e-5
+    assert abs(sum(w * w for w in peru.terms.values()) - 1.0) < 1e-6
+    # "arequipa" is in the title and the lead; "yauca" only in the tail, as often
+    assert peru.terms["arequipa"] > peru.terms["yauca"]
+
+
+def test_events_cluster_and_a_similar_topic_stays_apart(day_one):
+    clusterer = StoryClusterer()
+    placed = clusterer.add_many(day_one)
+    assert groups(placed) == expected()
+    peru = clusterer.state.stories[placed["peru-1"]]
+    assert peru.count == 3 and set(peru.outlets) == {"reuters", "ap", "bbc"}
+    assert peru.label in {t for _, _, _, t, _ in ARTICLES[:3]}
+    assert "arequipa" in peru.keywords
+    assert peru.first_seen < peru.last_seen
+
+
+def test_order_within_a_day_does_not_change_the_grouping(day_one):
+    reference = groups(StoryClusterer().add_many(day_one))
+    assert reference == expected()
+    for seed in range(4):
+        shuffled = random.Random(seed).sample(day_one, len(day_one))
+        assert groups(StoryClusterer().add_many(shuffled)) == reference
+        # the same day arriving as two ingest batches, cut at a different place each time
+        clusterer, cut = StoryClusterer(), 4 + seed
+        placed = clusterer.add_many(shuffled[:cut]) | clusterer.add_many(shuffled[cut:])
+        assert groups(placed) == reference
+
+
+def test_copies_land_with_their_original_even_when_its_story_is_cold(embedder, day_one):
+    # a wire copy with another headline, a month later: its own text would start a new story
+    later = "2024-04-04T08:00:00Z"
+    title, text = ARTICLES[0][3], ARTICLES[0][4]
+    copy = make(embedder, [("peru-copy", "local-paper", "", "Quake: " + title, text)], later, copy_of="peru-1")
+    plain = make(embedder, [("peru-copy", "local-paper", "", "Quake: " + title, text)], later)
+    for features, lands_with_original in ((copy, True), (plain, False)):
+        clusterer = StoryClusterer(StoryParams(window_days=7.0))
+        placed = clusterer.add_many(day_one)
+        assert (clusterer.add(features[0]) == placed["peru-1"]) is lands_with_original
+
+
+def test_a_story_goes_cold_after_the_window(embedder, day_one):
+    clusterer = StoryClusterer(StoryParams(window_days=7.0))
+    placed = clusterer.add_many(day_one)
+    follow_up = ("peru-4", "reuters", "", "Peru quake death toll rises to 15 in Arequipa",
+                 "The death toll from the magnitude 7.1 earthquake in southern Peru rose to 15, the civil "
+                 "defence institute said, as rescuers in Chala and Yauca pulled more bodies from collapsed "
+                 "adobe homes. The Pan-American Highway near Arequipa reopened after landslides were cleared.")
+    soon = make(embedder, [follow_up], "2024-03-06T10:00:00Z")
+    assert clusterer.add(soon[0]) == placed["peru-1"]
+    late = make(embedder, [(*follow_up[:1], *follow_up[1:])], "2024-04-20T10:00:00Z")
+    late[0].id = "peru-5"
+    assert clusterer.add(late[0]) not in set(placed.values())
+    assert placed["peru-1"] not in clusterer._live.ids
+
+
+def test_recluster_agrees_with_incremental_on_the_easy_case(day_one):
+    incremental = StoryClusterer()
+    placed = {f.id: incremental.add(f) for f in day_one}
+    batch = StoryClusterer().recluster(list(reversed(day_one)))
+    assert groups(batch) == groups(placed) == expected()
+
+
+def test_state_round_trips_through_its_dict(day_one, embedder):
+    first, rest = day_one[:6], day_one[6:]
+    original = StoryClusterer()
+    original.add_many(first)
+    saved = json.loads(json.dumps(original.state.to_dict()))
+    restored = StoryClusterer(state=StoryState.from_dict(saved))
+    assert restored.state.to_dict() == original.state.to_dict()
+    assert original.add_many(rest) == restored.add_many(rest)
+    story = restored.state.stories[restored.state.article_story["peru-1"]]
+    again = Story.from_dict(story.to_dict(vectors=False), story.vectors())
+    assert again.to_dict() == story.to_dict()
+    stats = TermStats.from_dict(json.loads(json.dumps(restored.state.terms.to_dict())))
+    assert stats.weigh({"arequipa": 1.0, "the": 1.0}) == restored.state.terms.weigh({"arequipa": 1.0, "the": 1.0})
+
+
+def test_scores_match_a_hand_computed_case():
+    gold = ["a", "a", "a", "b", "b"]
+    assert scores(gold, [1, 1, 1, 2, 2])["bcubed_f1"] == pytest.approx(1.0)
+    merged = scores(gold, [1, 1, 1, 1, 1])
+    # precision per item: 3/5 for the a's, 2/5 for the b's; recall 1
+    assert merged["bcubed_p"] == pytest.approx((3 * 0.6 + 2 * 0.4) / 5)
+    assert merged["bcubed_r"] == pytest.approx(1.0)
+    assert merged["ari"] == pytest.approx(0.0)
