@@ -73,9 +73,11 @@ def normalize_date(value: str | None) -> str | None:
         return None
     value = value.strip()
     parsed: datetime | None = None
-    if re.fullmatch(r"\d{9,13}(\.\d+)?", value):
+    if re.fullmatch(r"\d{9,13}(\.\d+)?", value):  # epoch seconds or milliseconds
         seconds = float(value)
         parsed = datetime.fromtimestamp(seconds / 1000 if seconds > 1e11 else seconds, UTC)
+    elif re.fullmatch(r"[\d.eE+-]+", value) and not re.fullmatch(r"\d{4}(-\d{2}){0,2}", value):
+        return None  # a bare number that is no epoch time is no date either
     if parsed is None:
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -95,7 +97,10 @@ def normalize_date(value: str | None) -> str | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError):  # e.g. year 1 with a positive offset: no such UTC time
+        return None
 
 
 def domain_of(url: str | None) -> str | None:

@@ -98,7 +98,7 @@ def rank_sentences_in_order(hits: list[SentenceHit], scores: dict[str, float]) -
 
 _PHRASE = re.compile(r'"([^"]+)"')
 _WORD = re.compile(r"\w+", re.UNICODE)
-RRF_K = 60
+FUSION_DEPTH = 20
 
 
 def quoted_phrases(query: str) -> list[str]:
@@ -123,10 +123,24 @@ def has_phrases(text: str, phrases: list[str]) -> bool:
     return all(" ".join(_WORD.findall(p.lower())) in folded for p in phrases)
 
 
-def fuse(rankings: list[list[str]], k: int = RRF_K) -> dict[str, float]:
-    """Reciprocal rank fusion: an item high in either ranking rises, one high in both rises most."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, key in enumerate(ranking):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank + 1)
-    return scores
+def fuse(runs: list[dict[str, float]], weights: list[float] | None = None,
+         depth: int = FUSION_DEPTH) -> dict[str, float]:
+    """Relative score fusion: each run's top `depth` scores scaled to [0, 1], then summed.
+
+    Unlike rank fusion it keeps how confident each run is: a keyword match standing far above the
+    other candidates outweighs a semantic run whose top candidates are all alike, and the other way
+    round. Scaling over the same depth in every run keeps the runs comparable; an item both runs
+    found counts twice (CombMNZ); `weights` scale each run.
+    """
+    fused: dict[str, float] = {}
+    votes: dict[str, int] = {}
+    for run, weight in zip(runs, weights or [1.0] * len(runs), strict=True):
+        top = sorted(run.items(), key=lambda kv: -kv[1])[:depth]
+        if not top:
+            continue
+        high, low = top[0][1], top[-1][1]
+        span = high - low
+        for key, score in top:
+            fused[key] = fused.get(key, 0.0) + weight * ((score - low) / span if span > 0 else 1.0)
+            votes[key] = votes.get(key, 0) + 1
+    return {key: score * votes[key] for key, score in fused.items()}

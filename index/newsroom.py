@@ -201,7 +201,9 @@ class Newsroom:
             if len(runs) == 1:
                 found = ranking.rank_sentences(runs[0], 10_000)
             else:
-                fused = ranking.fuse([[h.text for h in run] for run in runs])
+                semantic_top = max((h.score for h in runs[0][:1]), default=0.0)
+                fused = ranking.fuse([{h.text: h.score for h in reversed(run)} for run in runs],
+                                     weights=[min(1.0, max(0.0, semantic_top)) ** 2, 1.0])
                 by_text = {h.text: h for run in runs for h in run}
                 merged = [by_text[t] for t in sorted(fused, key=lambda t: -fused[t])]
                 found = ranking.rank_sentences_in_order(merged, fused)
@@ -210,7 +212,11 @@ class Newsroom:
             if len(ranked) == 1:
                 found = [r.as_dict() for r in ranked[0]]
             else:
-                fused = ranking.fuse([[r.id for r in run] for run in ranked])
+                # the semantic run weighs by how well the embedding matched at all: a query of rare
+                # names and numbers matches no sentence closely, and then BM25 should lead
+                semantic_top = max((r.score for r in ranked[0][:1]), default=0.0)
+                fused = ranking.fuse([{r.id: r.score for r in run} for run in ranked],
+                                     weights=[min(1.0, max(0.0, semantic_top)) ** 2, 1.0])
                 best: dict[str, ranking.ArticleResult] = {}
                 for run in ranked:
                     for r in run:
@@ -221,6 +227,26 @@ class Newsroom:
                     result["score"] = round(fused[article_id], 6)
                     found.append(result)
         return {"results": found[offset:offset + k], "total": len(found), "offset": offset, "mode": mode}
+
+    def delete_article(self, ext_id: str) -> bool:
+        """Remove an article with its sentences, versions and unshared vectors; False if unknown."""
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT aid, story_id FROM articles WHERE ext_id = ?", (ext_id,)).fetchone()
+            if row is None:
+                return False
+            aid = row["aid"]
+            vids = [r[0] for r in conn.execute("SELECT vid FROM sentences WHERE aid = ?", (aid,))]
+            conn.execute("DELETE FROM copy_bands WHERE aid = ?", (aid,))
+            conn.execute("DELETE FROM articles WHERE aid = ?", (aid,))
+            if row["story_id"] is not None:
+                self._rebuild_story(conn, row["story_id"], curated=False)
+            orphans = Ingestor.drop_orphan_vectors(conn, vids)
+            self.store.bump_generation(conn)
+        self.cache.remove("sentences", np.asarray(orphans, dtype=np.int64))
+        self.cache.remove("articles", np.asarray([aid], dtype=np.int64))
+        self.cache.ensure()
+        self.cache.save()
+        return True
 
     def prune(self, before: str) -> dict:
         """Remove articles published before a date with everything hanging off them, in one transaction;

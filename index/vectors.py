@@ -56,7 +56,7 @@ class VectorCache:
         dim = self.store.dim
         for name in TABLES:
             try:
-                self.indexes[name] = ann.load(self.path(name))
+                self.indexes[name] = ann.load(self.path(name), self.params)
             except (OSError, ValueError, RuntimeError):
                 self.indexes[name] = ann.create(dim or 1, 0, self.params)
             if dim and self.indexes[name].dim != dim:
