@@ -52,9 +52,10 @@ class AlignParams:
     max_candidates: int = 6  # per sentence, candidates from at most this many nearest articles
     link: float = 0.0  # link score (below) a candidate pair needs to count at all
     fact_bonus: float = 0.1  # added to P(same claim) when both sentences state the same fact (facts.shared_facts)
-    group: float = 0.04  # mean link score (a missing link counts 0) that keeps a group together
+    group: float = 0.05  # mean link score (a missing link counts 0) that keeps a group together
     attach: float = 0.1  # mean link score with which a sentence also joins a further group
-    dispute: float = 0.2  # link score at which two sentences that differ on a fact are compared anyway
+    pair: float = 0.2  # link score at which two sentences alone state the same claim (compare_sentences; and
+    # two sentences that differ on a fact but sit in different groups are compared anyway)
     min_words: int = 4  # shorter sentences ("Share this article") are not claims
     decider: SameClaim | None = None  # the same-claim decision; SameClaim() with shipped weights if None
 
@@ -149,7 +150,8 @@ class Alignment:
 
 def compare_sentences(a: str, b: str, va: np.ndarray, vb: np.ndarray, published_a: str | None = None,
                       published_b: str | None = None, params: AlignParams | None = None) -> dict:
-    """Two sentences side by side: cosine, the same-claim decision (on masked text) and differing facts.
+    """Two sentences side by side: embedding cosine, P(same claim) from engine/sameclaim.py (on masked text
+    when both state the same fact), the decision `align` makes for a lone pair, and the facts that differ.
 
     Facts are compared only when the sentences state the same claim, as in `align`.
     """
@@ -159,7 +161,7 @@ def compare_sentences(a: str, b: str, va: np.ndarray, vb: np.ndarray, published_
     fa, fb = facts.extract(a, published_a), facts.extract(b, published_b)
     score = _pair_scores(params.decider or SameClaim(), [(fa, fb)], va[None, :], vb[None, :], params)[0]
     prob = score - (params.fact_bonus if facts.shared_facts(fa, fb) else 0.0)
-    same = cos >= params.min_cosine and score >= params.group
+    same = cos >= params.min_cosine and score >= params.pair
     diffs = facts.differences(fa, fb) if same else []
     return {"similarity": cos, "same_claim": same, "probability": prob,
             "conflicts": [{"kind": d.kind, "a": d.a, "b": d.b, "about": d.role} for d in diffs]}
@@ -346,7 +348,7 @@ def _disputed(story: _Story, groups: list[list[int]], links: dict[tuple[int, int
         for u in group:
             together[u].add(k)
     return [[a, b] for (a, b), score in links.items()
-            if score >= params.dispute and not together[a] & together[b]
+            if score >= params.pair and not together[a] & together[b]
             and not story.sources([a]) & story.sources([b]) and facts.differences(story.facts[a], story.facts[b])]
 
 
