@@ -5,21 +5,26 @@ Pure engine: Articles with sentence vectors in, plain objects out (and `to_dict`
 
 Method, for a set of articles (one story):
 
-1. Candidates. Body sentences (titles excluded) are compared by embedding cosine with one matrix product
-   per article; each sentence keeps its nearest sentence in every other article (the "one sentence per
-   article" rule), if close enough. Both directions are kept, so a sentence that states two facts can be
-   the best match of two different sentences of an article.
-2. Links. Each candidate pair is scored by the same-claim decision of engine/sameclaim.py, computed on
-   text whose numbers and weekdays are masked (facts.mask): "14 dead" and "11 dead" must align so that
-   their difference can be reported, and the MSRP-trained decision would call them different. A pair
-   that also agrees on a specific fact (same number or date in the same role) needs a lower probability.
-3. Groups. Links are merged best first into groups with at most one sentence per article, and two groups
-   merge only if most of the pairs between them are linked (no chaining through one loose link). Then
-   each group takes in sentences of further articles that link to most of its members, even if they
-   already belong to another group: a sentence that states two facts belongs to two claims.
-4. Facts. Inside each group, linked sentences of independent reports are compared fact by fact
-   (engine/facts.py). A difference becomes a conflict with one side per value; the minority side leaves
-   the claim and becomes a claim of its own, so support counts only the reports that agree.
+1. Candidates. Body sentences (titles and very short lines excluded; identical sentences of wire copies
+   taken once) are compared by embedding cosine, a block of matrix products at a time. Each sentence keeps
+   its nearest sentence in each of its `max_candidates` nearest other articles (one sentence per article),
+   in both directions, so a sentence that states two facts can pair with two sentences of an article.
+2. Links. Each candidate pair is scored with the same-claim probability of engine/sameclaim.py. When both
+   sentences state the same fact (facts.shared_facts: a number in the same role, a date of the same event)
+   the text is scored with numbers and weekdays masked and a bonus is added: "14 dead" and "11 killed"
+   must align so that their difference can be reported, and the MSRP-trained decision alone would call
+   them different claims. Other pairs keep their numbers, which then count against them.
+3. Groups. Average-linkage merging (a missing link counts 0) under "one sentence per article": a group
+   grows only while the mean link between its parts holds, so one loose link cannot chain two claims.
+   Each group then takes in sentences of its missing articles that link well to it on average, even if
+   they sit in another group (a sentence that states two facts belongs to two claims). Claims that rest
+   on one specific fact are added where no group holds them: sentences of several reports stating the same
+   number ("about 240,000 packs") or calendar date, or naming the same three uncommon entities; and a
+   strongly linked pair that differs on a fact is compared even if its sentences went to different groups.
+4. Facts. Inside each group, sentences of independent reports are compared fact by fact (engine/facts.py).
+   A difference becomes a conflict with one side per value; the minority side leaves the claim and becomes
+   a claim of its own, so support counts only the reports that agree. A disagreement seen in two claims is
+   reported once.
 
 Support counts independent reports: distinct outlets, where a wire copy (Article.copy_of) counts as its
 original's outlet.
@@ -50,7 +55,6 @@ class AlignParams:
 
     min_cosine: float = 0.45  # candidate pairs: embedding cosine at least this
     max_candidates: int = 6  # per sentence, candidates from at most this many nearest articles
-    link: float = 0.0  # link score (below) a candidate pair needs to count at all
     fact_bonus: float = 0.1  # added to P(same claim) when both sentences state the same fact (facts.shared_facts)
     group: float = 0.05  # mean link score (a missing link counts 0) that keeps a group together
     attach: float = 0.1  # mean link score with which a sentence also joins a further group
@@ -270,13 +274,13 @@ def _pair_scores(decider: SameClaim, pairs: Sequence[tuple[facts.Facts, facts.Fa
 
 
 def _links(story: _Story, params: AlignParams) -> dict[tuple[int, int], float]:
-    """Linked unit pairs (i < j) with their link score."""
+    """Candidate unit pairs (i < j) with their link score."""
     i, j = _candidates(story, params)
     if len(i) == 0:
         return {}
     pairs = [(story.facts[a], story.facts[b]) for a, b in zip(i.tolist(), j.tolist(), strict=True)]
     scores = _pair_scores(params.decider or SameClaim(), pairs, story.vectors[i], story.vectors[j], params)
-    return {(a, b): score for a, b, score in zip(i.tolist(), j.tolist(), scores, strict=True) if score >= params.link}
+    return dict(zip(zip(i.tolist(), j.tolist(), strict=True), scores, strict=True))
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -345,6 +345,8 @@ def test_names():
     maes = facts.extract("The ferry's captain, Pieter Maes, was among those who survived.")
     assert [(d.kind, d.a, d.b) for d in facts.differences(maas, maes)] == [("name", "Piet Maas", "Pieter Maes")]
     assert maas.names[0].role == frozenset({"captain"})
+    (governor,) = facts.parse_names("Governor Dr. Mattias Ekholm told reporters the rise was needed.")
+    assert (governor.text, governor.role) == ("Mattias Ekholm", frozenset({"governor"}))
     short = facts.extract("Maas, the captain, survived.")
     assert facts.differences(maas, short) == []
     other = facts.extract("The ferry's captain was among the survivors, according to Nordvik Ferry Lines.")
