@@ -1,11 +1,16 @@
 """Story clustering: every article joins the best live story or starts a new one, as it is ingested.
 
-An article is described by what it is about (a dense vector where the title and lead weigh more
-than the tail, and a TF-IDF vector over its words) and by when it appeared. A story keeps running
-sums of its articles' vectors, so comparing an article with a story costs the same however large
-the story is, and only stories seen within the time window are candidates, so the cost per article
-does not grow with the archive. `recluster` regroups a batch from scratch (after a settings change)
-by best-first agglomeration with the same similarity and threshold.
+An article is described by what it is about (a TF-IDF vector over its words, the title and lead
+weighing more than the tail, and a sentence-embedding vector weighted the same way) and by when it
+appeared. Groups are compared by average linkage over TF-IDF cosines, kept as running sums so the
+cost does not grow with a story's size; embeddings find the candidate stories among the live ones
+(a story is live until it has gone `window_days` without an article), so the cost per article does
+not grow with the archive either. A group joins another when their average similarity reaches
+`threshold` times the geometric mean of the two groups' own cohesions, damped by the time between
+them. Why relative: on the development files no single absolute threshold served both a corpus of
+broad topic stories and one of narrow claims on shared topics, while this rule did (eval/stories.py).
+Within an ingest batch the most similar pair merges first; `recluster` does the same over a whole
+archive, after a settings change.
 """
 
 from __future__ import annotations
@@ -51,7 +56,6 @@ STOPWORDS = frozenset({
 })
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*|\d+(?:[.,]\d+)*", re.UNICODE)
-_NAME = re.compile(r"(?:[A-Z][\w'’-]*\.?)(?:\s+(?:[A-Z][\w'’-]*\.?))*")
 
 
 def epoch_days(published: str | None) -> float | None:
@@ -67,20 +71,6 @@ def epoch_days(published: str | None) -> float | None:
 def _terms(text: str) -> list[str]:
     words = (w.lower().replace("’", "'").removesuffix("'s").strip("'-") for w in _WORD.findall(text))
     return [w for w in words if len(w) > 1 and w not in STOPWORDS]
-
-
-def _entities(text: str) -> list[str]:
-    """Names (capitalised runs not opening the sentence) and numbers: what pins an event down."""
-    found = []
-    for match in _NAME.finditer(text):
-        words = match.group().split()
-        if match.start() == 0 or text[:match.start()].rstrip().endswith(("“", '"', "‘", "'", "(")):
-            words = words[1:]  # a sentence's first word is capitalised whatever it is
-        name = " ".join(w.strip(".'’-").lower() for w in words)
-        if name and name not in STOPWORDS:
-            found.append(name)
-    found.extend(m.replace(",", "") for m in re.findall(r"\d+(?:[.,]\d+)*", text) if len(m) > 1)
-    return found
 
 
 def _unit(weights: dict[str, float]) -> dict[str, float]:
@@ -200,6 +190,7 @@ class Story:
     label_vector: np.ndarray | None = None  # vector of the article that gave the label
     label_is_title: bool = False
     keywords: list[str] = field(default_factory=list)
+    _row: tuple | None = field(default=None, repr=False, compare=False)  # term ids, while unchanged
 
     @classmethod
     def of(cls, features: StoryFeatures, story_id: int, time: float | None, stats: TermStats) -> Story:
@@ -219,6 +210,7 @@ class Story:
     def merge(self, other: Story, cross: float, max_terms: int) -> None:
         """Take in another group; `cross` is the summed similarity between their articles."""
         self.within += other.within + cross
+        self._row = None
         self.vector_sum = self.vector_sum + other.vector_sum
         terms = self.terms
         for term, weight in other.terms.items():
@@ -355,29 +347,33 @@ class _LiveIndex:
         return [[self.ids[i] for i in row] for row in top]
 
 
-def _cross_sums(groups: list[Story], articles: int) -> np.ndarray:
+def _row(group: Story, vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A story's terms as (term ids, weights), kept until the story changes: most candidates don't."""
+    cached = group._row
+    if cached is not None and cached[0] is vocabulary:
+        return cached[1], cached[2]
+    ids = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in group.terms), dtype=np.int64,
+                      count=len(group.terms))
+    weights = np.fromiter(group.terms.values(), dtype=np.float64, count=len(group.terms))
+    group._row = (vocabulary, ids, weights)
+    return ids, weights
+
+
+def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) -> np.ndarray:
     """Summed TF-IDF similarity between every pair of groups, except between two existing stories.
 
-    The first `articles` groups are the batch's articles; the rest are existing stories, whose terms
-    only matter where a batch article has them. Sparse products keep this cheap.
+    The first `articles` groups are the batch's articles, the rest existing stories; one sparse
+    product over term ids gives them all.
     """
     from scipy.sparse import csr_matrix
 
-    vocabulary: dict[str, int] = {}
-    for group in groups[:articles]:
-        for term in group.terms:
-            vocabulary.setdefault(term, len(vocabulary))
-    data, cols, starts = [], [], [0]
-    for group in groups:
-        terms = group.terms
-        shared = terms.keys() & vocabulary.keys()
-        cols.extend(vocabulary[t] for t in shared)
-        data.extend(terms[t] for t in shared)
-        starts.append(len(cols))
-    rows = csr_matrix((np.array(data, dtype=np.float64), np.array(cols, dtype=np.int64), np.array(starts)),
-                      shape=(len(groups), len(vocabulary)))
+    rows = [_row(group, vocabulary) for group in groups]
+    starts = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([len(ids) for ids, _ in rows], out=starts[1:])
+    matrix = csr_matrix((np.concatenate([w for _, w in rows]), np.concatenate([i for i, _ in rows]), starts),
+                        shape=(len(groups), len(vocabulary)))
     cross = np.zeros((len(groups), len(groups)))
-    cross[:articles] = (rows[:articles] @ rows.T).toarray()
+    cross[:articles] = (matrix[:articles] @ matrix.T).toarray()
     cross[articles:, :articles] = cross[:articles, articles:].T
     np.fill_diagonal(cross, 0.0)
     return cross
@@ -394,10 +390,11 @@ class _Agglomerator:
     similarities are kept in a matrix, so a merge is a row addition and no similarity is recomputed.
     """
 
-    def __init__(self, groups: list[Story], frozen: list[bool], params: StoryParams) -> None:
+    def __init__(self, groups: list[Story], frozen: list[bool], params: StoryParams,
+                 vocabulary: dict[str, int]) -> None:
         self.groups = groups
         self.params = params
-        self.cross = _cross_sums(groups, frozen.count(False))
+        self.cross = _cross_sums(groups, frozen.count(False), vocabulary)
         self.frozen = np.array(frozen)
         self.alive = np.ones(len(groups), dtype=bool)
         self.size = np.array([g.count for g in groups], dtype=np.float64)
@@ -418,8 +415,8 @@ class _Agglomerator:
     def _queue(self, i: int) -> None:
         """Queue every pair of group i that passes the rule now."""
         params = self.params
+        # fmax ignores NaN (an unknown time), so a gap with an undated side is 0
         gap = np.fmax(np.fmax(self.first - self.last[i], self.first[i] - self.last), 0.0) / params.window_days
-        gap = np.nan_to_num(gap, nan=0.0)
         average = self.cross[i] / (self.size[i] * self.size) * np.exp(-0.5 * gap * gap)
         cohesion = np.maximum((self.within + params.prior_cohesion) / (self.size * (self.size - 1) / 2 + 1),
                               params.prior_cohesion)
@@ -474,6 +471,7 @@ class StoryClusterer:
         self.state = state or StoryState()
         self._live = _LiveIndex()
         self._expiry: list[tuple[float, int]] = []
+        self._vocabulary: dict[str, int] = {}  # term ids for the sparse products, this process only
         clock = self.state.clock
         for story in self.state.stories.values():
             if story.last_seen is None or clock is None or story.last_seen >= clock - self.params.window_days:
@@ -528,7 +526,7 @@ class StoryClusterer:
         old = sorted({sid for row in nearest for sid in row} | set(copies.values()))
         slot = {sid: len(ordered) + k for k, sid in enumerate(old)}
         merger = _Agglomerator(singles + [state.stories[sid] for sid in old],
-                               [False] * len(ordered) + [True] * len(old), params)
+                               [False] * len(ordered) + [True] * len(old), params, self._vocabulary)
         position = {f.id: i for i, f in enumerate(ordered)}
         for i, f in enumerate(ordered):
             if f.id in copies:
