@@ -450,6 +450,8 @@ def _is_year(tokens: list[Token], i: int, value: float, raw: str) -> bool:
     if not (1900 <= value <= 2099) or "," in raw or "." in raw or len(raw) != 4:
         return False
     nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if nxt is not None and nxt.low == "s" and nxt.start == tokens[i].end:
+        return True  # "the 1900s"
     return nxt is None or nxt.kind != "word" or not (nxt.low.endswith("s") and nxt.low not in MONTHS)
 
 
@@ -587,7 +589,7 @@ def _quantities(text: str, tokens: list[Token], skip: set[int] | frozenset[int] 
             if upper is not None and (upper.unit == unit or unit == "count"):
                 unit, hi, first, end = upper.unit, upper.value + upper.tolerance, first - 1, upper.end
         last = max(end, i + 1) - 1
-        head = unit in {"count", "percent"} and _head(tokens, end)
+        head = unit in {"count", "percent", "ordinal"} and _head(tokens, end)
         out.append(Quantity(lo, hi, unit, text[tokens[first].start:tokens[last].end],
                             _roles(tokens, first, end + bool(head), names=False), _preposition(tokens, first),
                             role_word(tokens[end].low) if head else ""))
@@ -613,8 +615,11 @@ class DateFact:
     explicit: bool = False  # a calendar date, month or year ("March 10", "in 1994"), not "on Monday"
 
     def agrees(self, other: DateFact) -> bool:
-        """Overlapping days; the same weekday name always agrees, since which week it means is a guess."""
+        """Overlapping days; the same weekday or relative day as written ("on Sunday", "today") always agrees:
+        which day it means depends on when each report was written."""
         if self.weekday is not None and self.weekday == other.weekday:
+            return True
+        if not self.explicit and not other.explicit and self.text.lower() == other.text.lower():
             return True
         return self.first <= other.last and other.first <= self.last
 
@@ -857,7 +862,8 @@ def _same_entity(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
     at most one word written otherwise ("Airport Police Dept", "Airport Police Department")."""
     a, b = set(first), set(second)
     x, y = sorted(("".join(first), "".join(second)), key=len)
-    if a <= b or b <= a or _derived(x, y) or (len(x) >= 6 and x[0] == y[0] and _in_order(x, y)):
+    if a <= b or b <= a or _derived(x, y, loose=len(first) == len(second) == 1) or (
+            len(x) >= 6 and x[0] == y[0] and _in_order(x, y)):
         return True
     short, long = sorted((first, second), key=len)
     if len(short) < 3:
@@ -948,9 +954,12 @@ def _role_before(tokens: list[Token], i: int) -> list[Token]:
     return out
 
 
-def _derived(x: str, y: str) -> bool:
-    """One word a short ending away from the other: "Syria"/"Syrian", "Florida"/"Floridian", "River"/"Rivers"."""
+def _derived(x: str, y: str, loose: bool = False) -> bool:
+    """One word a short ending away from the other: "Syria"/"Syrian", "Florida"/"Floridian", "River"/"Rivers";
+    `loose` (single words) also allows both endings to differ: "Britain"/"British", "Jews"/"Jewish"."""
     common = len(os.path.commonprefix([x, y]))
+    if loose:
+        return common >= max(3, min(len(x), len(y)) - 3) and max(len(x), len(y)) - common <= 4
     return common >= max(4, min(len(x), len(y)) - 1) and max(len(x), len(y)) - common <= 3
 
 
@@ -977,8 +986,12 @@ def spelling_variants(a: Name, b: Name) -> bool:
         return False
     if any(len(n.tokens) == 1 and n.text.isupper() for n in (a, b)):
         return False
+    common = set(a.tokens) & set(b.tokens)
+    rest_a, rest_b = [t for t in a.tokens if t not in common], [t for t in b.tokens if t not in common]
+    if min(len("".join(rest_a)), len("".join(rest_b))) < 4:
+        return False  # "HP PC" / "HP Inc": short words, likely different things
     x, y = " ".join(a.tokens), " ".join(b.tokens)
-    if min(len(x), len(y)) < 4 or x[0] != y[0]:
+    if x[0] != y[0]:
         return False
     return SequenceMatcher(None, x, y).ratio() >= 0.7
 
@@ -1119,7 +1132,8 @@ def same_quantity(x: Quantity, y: Quantity) -> bool:
     dx, dy = x.role & _DIRECTIONS, y.role & _DIRECTIONS
     if x.unit != y.unit or (dx and dy and not dx & dy):
         return False
-    if (x.head and x.head not in y.role | {y.head}) or (y.head and y.head not in x.role | {x.head}):
+    if x.unit != "ordinal" and (
+            (x.head and x.head not in y.role | {y.head}) or (y.head and y.head not in x.role | {x.head})):
         return False  # "42 people" and "3 crew", "3.8%" and "the 2% target"
     shared = (x.role | {x.head}) & (y.role | {y.head})
     if x.head and x.head == y.head:
@@ -1173,6 +1187,8 @@ def _quantity_differences(a: Facts, b: Facts) -> list[Difference]:
         for y in lone_b:
             if not same_quantity(x, y) or (x.preposition and y.preposition and x.preposition != y.preposition):
                 continue
+            if x.unit == "ordinal" and x.head != y.head:
+                continue  # "the seventh child" and "the 19th century" are not one count
             candidates.append((_shared_role(x.role, y.role), x, y))
     return [Difference(x.kind, x.text, y.text, _as_written((x.role | {x.head}) & (y.role | {y.head}) - _WEAK, a))
             for x, y in _pair_up(candidates)]
