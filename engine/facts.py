@@ -1,19 +1,23 @@
 """Facts of a news sentence, normalised so that two outlets' versions of one claim can be compared.
 
 Conflicts between outlets are differences in facts, not in wording: "three" = "3", "a dozen" = 12,
-"1.2 million" = "1,200,000", and "at least 40" is the range [40, inf), which agrees with "42". So every
-sentence is reduced to
+"1.2 million" = "1,200,000", "a quarter of a percentage point" = "25 basis points", "five of the seven
+members voted" = "5-2", and "at least 40" is the range [40, inf), which agrees with "42". So every sentence
+is reduced to
 
-* quantities: a value range (bounds from "at least", "about", rounding), a unit family (count, percent,
-  percentage points, a currency, a measure, ordinal, score, age) and a role: the content words around the
-  number, folded through a small table of news synonyms (died/killed/dead are one role);
-* dates: a day range resolved against the article's published date ("on Tuesday", "yesterday",
-  "last week", "March 3", "in 2023");
-* names: capitalised spans, with titles split off as roles ("captain, Piet Maas");
-* polarity: what the sentence negates ("had not received") and whether it denies or confirms.
+* quantities: a value range (bounds from "at least", "about", and the rounding of "58,000"), a unit family
+  (count, percent, percentage points, a currency, a measure, ordinal, score or vote, age), the noun it
+  counts, and a role: the content words around it, folded through a small table of news synonyms
+  (died/killed/dead are one role);
+* dates: a day range resolved against the article's published date ("on Tuesday", "yesterday", "last
+  week", "March 3", "in 2023", "for the first time in 31 years", a bare "at 6:40 p.m.");
+* names: capitalised spans, titles split off as roles ("captain, Piet Maas");
+* polarity: what the sentence negates ("had not received"), denies, confirms or rules out.
 
-`differences(a, b)` reports only facts in the same role whose values cannot both hold. Everything is
-regex based (NLTK's punkt data is not available here) and pure; extraction is cached per sentence.
+`differences(a, b)` reports only facts in the same role whose values cannot both hold; `shared_facts`
+says whether two sentences state the same fact at all (agreeing or not). Links, handles, hashtags and
+datelines are ignored. Everything is regex based (NLTK's punkt data is not available) and pure;
+extraction is cached per sentence.
 """
 
 from __future__ import annotations
