@@ -184,13 +184,16 @@ def to_article(item: RawItem, max_chars: int) -> Article | Rejection:
     title = " ".join((first_field(fields, TITLE_FIELDS) or "").split())
     given_id = first_field(fields, ID_FIELDS)
     date_raw = first_field(fields, DATE_FIELDS)
+    published = normalize_date(date_raw)
+    if date_raw and published is None:
+        return Rejection(item.origin, f"unreadable date {date_raw[:40]!r}")
     return Article(
         digest=hashlib.sha1(normalized_text(text).encode()).hexdigest(),
         id=given_id or stable_id(url, text),
         text=text,
         title=title,
         outlet=first_field(fields, SOURCE_FIELDS) or domain_of(url) or "unknown",
-        published=normalize_date(date_raw),
+        published=published,
         url=url,
         origin=item.origin,
     )

@@ -250,6 +250,18 @@ def test_story_claims(client: TestClient, ferry_story: int) -> None:
 # -- analyses of a body ------------------------------------------------------------------------------
 
 
+def test_story_report_page_and_variants(client: TestClient, ferry_story: int) -> None:
+    page = client.get(f"/stories/{ferry_story}/report")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "<html" in page.text.lower() and "<script" not in page.text.lower()
+    assert "Kellhaven" in page.text
+    data = client.get(f"/stories/{ferry_story}/report", params={"format": "json"}).json()
+    markdown = client.get(f"/stories/{ferry_story}/report", params={"format": "md"}).text
+    assert data["summary"] and all(s["outlet"] in markdown for s in data["summary"])
+    assert_error(client.get("/stories/999999/report"), 404, "story")
+
+
 def test_summarize_body_stores_nothing(client: TestClient, ingested: dict, demo_articles: list[dict]) -> None:
     before = client.get("/stats").json()["articles"]
     fresh = [variant(a, "summ") for a in demo_articles if a["id"].startswith("rates-")]
@@ -327,8 +339,7 @@ def test_health_stats_and_docs(client: TestClient, ingested: dict) -> None:
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
     assert {"/articles", "/search", "/stories", "/stories/{story_id}/summary", "/stories/{story_id}/claims",
-            "/compare", "/summarize", "/health", "/stats"} <= set(schema["paths"])
-    assert "/stories/{story_id}/report" not in schema["paths"]
+            "/compare", "/summarize", "/health", "/stats", "/stories/{story_id}/report"} <= set(schema["paths"])
 
 
 # -- concurrency --------------------------------------------------------------------------------------

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from api.http.deps import FiltersDep, NewsroomDep, not_found
 from api.http.models import ClaimsOut, ErrorOut, StoriesOut, StoryOut, SummaryOut
+from engine import report as reports
 from engine.analysis import compare, summarize
 from engine.records import Article
 from index.newsroom import Newsroom
@@ -67,3 +69,28 @@ def story_summary(
 def story_claims(story_id: StoryId, newsroom: NewsroomDep) -> dict:
     """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes."""
     return compare(story_articles(newsroom, story_id), newsroom.settings.model)
+
+
+REPORT_RESPONSES = {
+    200: {"description": "the report", "content": {"text/html": {}, "text/markdown": {}, "application/json": {}}},
+    404: {"model": ErrorOut, "description": "no such story", "content": {"application/json": {}}},
+}
+
+
+@router.get("/{story_id}/report", responses=REPORT_RESPONSES)
+def story_report(
+    story_id: StoryId,
+    newsroom: NewsroomDep,
+    format: Annotated[str, Query(pattern="^(html|md|json)$", description="html (default), md or json")] = "html",
+) -> Response:
+    """The editor's similarity report: one self-contained page (no scripts, nothing from the network)."""
+    found = newsroom.story(story_id)
+    if found is None:
+        raise not_found(f"story {story_id}")
+    data = reports.story_report(story_articles(newsroom, story_id), newsroom.settings.model, newsroom.embedder,
+                                label=found["label"], story_id=story_id)
+    if format == "json":
+        return JSONResponse(data)
+    if format == "md":
+        return PlainTextResponse(reports.to_markdown(data), media_type="text/markdown; charset=utf-8")
+    return HTMLResponse(reports.to_html(data), headers={"Content-Security-Policy": reports.CSP})
