@@ -24,6 +24,9 @@ def heading(text: str) -> None:
 
 
 def run_demo(db: str, fresh: bool) -> None:
+    from api.cli import write_story_reports
+    from engine.analysis import format_summary, summarize
+    from engine.claims import align, format_table
     from engine.config import load_settings
     from index.newsroom import Newsroom
 
@@ -43,3 +46,25 @@ def run_demo(db: str, fresh: bool) -> None:
         for result in newsroom.search(query, k=3):
             click.echo(f"{result['score']:.3f}  {result['title']}  ({result['outlet']}, {result['published'][:10]})")
             click.echo(f"       > {result['sentences'][0]['text']}")
+
+    stories = newsroom.stories()["stories"]
+    heading(f"Stories ({len(stories)})")
+    for story in stories:
+        click.echo(f"[{story['id']}] {story['label']}")
+        click.echo(f"     {story['article_count']} articles, {story['outlet_count']} outlets, "
+                   f"{story['first_seen'][:10]} .. {story['last_seen'][:10]}")
+
+    biggest = stories[0]
+    alignment = align(newsroom.story_articles(biggest["id"]))
+    heading(f"Claims across outlets, story [{biggest['id']}] {biggest['label']} (conflicts first)")
+    click.echo(format_table(alignment))
+
+    for story in stories:
+        heading(f"Summary of [{story['id']}] {story['label']}")
+        result = summarize(newsroom.story_articles(story["id"]), newsroom.settings.model, words=90)
+        click.echo(format_summary(result))
+
+    written = write_story_reports(newsroom, str(Path(db) / "reports"))
+    heading("Reports for editors")
+    click.echo(f"overview: {written['index']}")
+    click.echo(f"{len(stories)} story reports beside it (story-<id>.html); open them in a browser")

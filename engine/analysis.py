@@ -35,11 +35,25 @@ def language_split(articles: list[Article], model: str) -> tuple[list[Article], 
 
 
 def summarize(articles: list[Article], model: str, words: int | None = None, sentences: int | None = None,
-              query_vector: np.ndarray | None = None, truncate: bool = False) -> dict:
-    """`{"summary": [{text, article_id, outlet, published, url, sources, support}], "words": n}`."""
+              query_vector: np.ndarray | None = None, truncate: bool = False, claims: dict | None = None) -> dict:
+    """`{"summary": [{text, article_id, outlet, published, url, sources, support}], "words": n}`.
+
+    A summary sentence that belongs to a claim takes that claim's sources and support, so the
+    summary, `compare` and the report count outlets the same way; `claims` is an alignment already
+    made for these articles (made here when not given).
+    """
     usable, warnings = language_split(articles, model)
     picked = Summarizer()(usable, words=words, sentences=sentences, query_vector=query_vector, truncate=truncate)
     summary = [asdict(s) for s in picked]
+    if summary and len({a.outlet for a in usable}) > 1:
+        from engine.claims import align
+
+        claims = claims if claims is not None else align(usable).to_dict()
+        carried = {(m["article_id"], m["position"]): c for c in claims["claims"] for m in c["members"]}
+        for sentence in summary:
+            claim = carried.get((sentence["article_id"], sentence["position"]))
+            if claim is not None:
+                sentence["sources"], sentence["support"] = list(claim["sources"]), claim["support"]
     return {"summary": summary, "words": sum(len(s["text"].split()) for s in summary),
             "articles": len(usable), "outlets": sorted({a.outlet for a in usable}), "warnings": warnings}
 

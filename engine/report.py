@@ -56,7 +56,7 @@ def story_report(articles: Sequence[Article], model: str, embedder=None, groups:
     """
     usable, warnings = language_split(_prepared(list(articles), embedder), model)
     alignment = align(usable).to_dict()
-    summary = summarize(usable, model, words=words)
+    summary = summarize(usable, model, words=words, claims=alignment)
     claims = alignment["claims"]
     for claim in claims:
         claim["blind_spot"] = groups.blind_spot(claim["sources"]) if groups else None
