@@ -133,7 +133,7 @@ class StoryParams:
     threshold: float = 0.5  # a group joins a story at this share of the story's own cohesion
     window_days: float = 7.0  # a story without a new article for this long is cold
     prior_cohesion: float = 0.1  # cohesion assumed for a story too young to show its own
-    candidates: int = 10  # nearest stories / articles (by embedding) compared in full
+    candidates: int = 5  # nearest live stories (by embedding) each article is compared with in full
     max_terms: int = 300  # terms kept per story, so comparing with a story costs the same at any size
 
     @classmethod
@@ -352,18 +352,19 @@ def _row(group: Story, vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarr
     cached = group._row
     if cached is not None and cached[0] is vocabulary:
         return cached[1], cached[2]
-    ids = np.fromiter((vocabulary.setdefault(t, len(vocabulary)) for t in group.terms), dtype=np.int64,
-                      count=len(group.terms))
-    weights = np.fromiter(group.terms.values(), dtype=np.float64, count=len(group.terms))
+    for term in sorted(set(group.terms).difference(vocabulary)):
+        vocabulary[term] = len(vocabulary)
+    ids = np.fromiter(map(vocabulary.__getitem__, group.terms), dtype=np.int64, count=len(group.terms))
+    weights = np.fromiter(group.terms.values(), dtype=np.float32, count=len(group.terms))
     group._row = (vocabulary, ids, weights)
     return ids, weights
 
 
 def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) -> np.ndarray:
-    """Summed TF-IDF similarity between every pair of groups, except between two existing stories.
+    """Summed TF-IDF similarity of every group with each of the first `articles` groups (the batch's).
 
-    The first `articles` groups are the batch's articles, the rest existing stories; one sparse
-    product over term ids gives them all.
+    The rest are existing stories, which never merge with each other, so their pairs are not needed;
+    one sparse product over term ids gives the (groups x articles) matrix.
     """
     from scipy.sparse import csr_matrix
 
@@ -371,11 +372,9 @@ def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) 
     starts = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([len(ids) for ids, _ in rows], out=starts[1:])
     matrix = csr_matrix((np.concatenate([w for _, w in rows]), np.concatenate([i for i, _ in rows]), starts),
-                        shape=(len(groups), len(vocabulary)))
-    cross = np.zeros((len(groups), len(groups)))
-    cross[:articles] = (matrix[:articles] @ matrix.T).toarray()
-    cross[articles:, :articles] = cross[:articles, articles:].T
-    np.fill_diagonal(cross, 0.0)
+                        shape=(len(groups), len(vocabulary)), dtype=np.float32)
+    cross = (matrix @ matrix[:articles].T).toarray().astype(np.float64)
+    cross[np.arange(articles), np.arange(articles)] = 0.0
     return cross
 
 
@@ -386,15 +385,17 @@ class _Agglomerator:
     their cohesions: a story is as broad as its own articles are apart, so a loose topic story takes
     a loosely related article while a tight one (rewrites of one report) turns away a mere neighbour.
     The most similar pair goes first, so tight cores form before weak evidence is weighed. Existing
-    stories (`frozen`) may take in new articles but never merge with each other. Summed cross
-    similarities are kept in a matrix, so a merge is a row addition and no similarity is recomputed.
+    stories (`frozen`, after the new groups) may take in new articles but never merge with each
+    other. Summed cross similarities are kept in a matrix with a column per new group, so a merge
+    is a row and column addition and no similarity is recomputed.
     """
 
     def __init__(self, groups: list[Story], frozen: list[bool], params: StoryParams,
                  vocabulary: dict[str, int]) -> None:
         self.groups = groups
         self.params = params
-        self.cross = _cross_sums(groups, frozen.count(False), vocabulary)
+        self.new = frozen.count(False)
+        self.cross = _cross_sums(groups, self.new, vocabulary)
         self.frozen = np.array(frozen)
         self.alive = np.ones(len(groups), dtype=bool)
         self.size = np.array([g.count for g in groups], dtype=np.float64)
@@ -402,7 +403,7 @@ class _Agglomerator:
         self.first = np.array([np.nan if g.first_seen is None else g.first_seen for g in groups])
         self.last = np.array([np.nan if g.last_seen is None else g.last_seen for g in groups])
         self.parent = list(range(len(groups)))
-        self.version = [0] * len(groups)
+        self.version = np.zeros(len(groups), dtype=np.int64)
         self.heap: list[tuple[float, int, int, int, int]] = []
 
     def root(self, i: int) -> int:
@@ -412,21 +413,35 @@ class _Agglomerator:
             i = parent[i]
         return i
 
-    def _queue(self, i: int) -> None:
-        """Queue every pair of group i that passes the rule now."""
-        params = self.params
+    def _queue(self, rows: np.ndarray, initial: bool = False) -> None:
+        """Queue every pair of the given groups that passes the rule now (one vectorised pass)."""
+        params, size, frozen = self.params, self.size, self.frozen
         # fmax ignores NaN (an unknown time), so a gap with an undated side is 0
-        gap = np.fmax(np.fmax(self.first - self.last[i], self.first[i] - self.last), 0.0) / params.window_days
-        average = self.cross[i] / (self.size[i] * self.size) * np.exp(-0.5 * gap * gap)
-        cohesion = np.maximum((self.within + params.prior_cohesion) / (self.size * (self.size - 1) / 2 + 1),
+        gap = np.fmax(np.fmax(self.first[None, :] - self.last[rows, None],
+                              self.first[rows, None] - self.last[None, :]), 0.0) / params.window_days
+        cross = np.zeros((len(rows), len(size)))
+        cross[:, :self.new] = self.cross[rows]
+        young = rows < self.new  # a new group's sums with the existing stories sit in its column
+        cross[young, self.new:] = self.cross[self.new:, rows[young]].T
+        average = cross / (size[rows, None] * size[None, :]) * np.exp(-0.5 * gap * gap)
+        cohesion = np.maximum((self.within + params.prior_cohesion) / (size * (size - 1) / 2 + 1),
                               params.prior_cohesion)
-        passes = (average >= params.threshold * np.sqrt(cohesion[i] * cohesion)) & self.alive & (gap <= 1.0)
-        if self.frozen[i]:
-            passes &= ~self.frozen
-        passes[i] = False
-        for j in np.flatnonzero(passes).tolist():
-            a, b = min(i, j), max(i, j)
-            heapq.heappush(self.heap, (-float(average[j]), a, b, self.version[a], self.version[b]))
+        passes = average >= params.threshold * np.sqrt(cohesion[rows, None] * cohesion[None, :])
+        passes &= self.alive[None, :] & (gap <= 1.0) & ~(frozen[rows, None] & frozen[None, :])
+        passes[np.arange(len(rows)), rows] = False
+        if initial:  # each pair of new groups once
+            passes &= frozen[None, :] | (np.arange(len(size))[None, :] > rows[:, None])
+        r, j = np.nonzero(passes)
+        i = rows[r]
+        low, high = np.minimum(i, j), np.maximum(i, j)
+        entries = zip((-average[r, j]).tolist(), low.tolist(), high.tolist(),
+                      self.version[low].tolist(), self.version[high].tolist(), strict=True)
+        if initial:
+            self.heap.extend(entries)
+            heapq.heapify(self.heap)
+        else:
+            for entry in entries:
+                heapq.heappush(self.heap, entry)
 
     def join(self, i: int, j: int) -> None:
         """Merge two groups; an existing story keeps its identity, else the earlier one does."""
@@ -440,20 +455,20 @@ class _Agglomerator:
         self.size[keep] += self.size[gone]
         self.first[keep] = np.fmin(self.first[keep], self.first[gone])
         self.last[keep] = np.fmax(self.last[keep], self.last[gone])
-        cross[keep] += cross[gone]
-        cross[:, keep] = cross[keep]
-        cross[keep, keep] = 0.0
+        cross[keep] += cross[gone]  # gone is always a new group: it has a column
+        if keep < self.new:
+            cross[:, keep] += cross[:, gone]
+            cross[keep, keep] = 0.0
         cross[gone] = 0.0
         cross[:, gone] = 0.0
         self.frozen[keep] |= self.frozen[gone]
         self.alive[gone] = False
         self.parent[gone] = keep
         self.version[keep] += 1
-        self._queue(keep)
+        self._queue(np.array([keep]))
 
     def run(self) -> None:
-        for i in np.flatnonzero(~self.frozen & self.alive).tolist():
-            self._queue(i)
+        self._queue(np.flatnonzero(~self.frozen & self.alive), initial=True)
         alive, version = self.alive, self.version
         while self.heap:
             _, i, j, version_i, version_j = heapq.heappop(self.heap)

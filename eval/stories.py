@@ -1,8 +1,10 @@
 """Story clustering quality on a labelled JSONL file: B-cubed, pairwise F1, ARI, NMI.
 
 The articles go through the ingest stages (normalize, clean, split, embed, near-copy marking) and
-reach the clusterer in date order (undated ones in file order), as ingest hands them over; then the
-same features are regrouped by `recluster`. Sentence vectors are cached under /tmp, keyed by text.
+reach the clusterer in date order (undated ones in file order) in ingest batches of
+`ingest_batch`, as the store hands them over ("incremental"); the same stream one article at a
+time ("one-by-one") shows what small batches cost; then the same features are regrouped by
+`recluster`. Sentence vectors are cached under /tmp, keyed by text.
 
     python -m eval.stories --data FILE.jsonl [--json]
 """
