@@ -151,7 +151,7 @@ def search(query: str, k: int, outlet: str | None, since: str | None, until: str
                                 mode=mode, offset=offset)
     results = page["results"]
     if as_json:
-        emit_json({"query": query, **page})
+        emit_json(page)
         return
     if not results:
         click.echo("no results")

@@ -229,9 +229,10 @@ class SentenceHit(BaseModel):
 
 
 class SearchOut(BaseModel):
-    """The CLI's `search --json` shape: articles, or sentences with `level=sentences`."""
+    """The CLI's `search --json` shape: articles, or sentences with `level=sentences`.
 
-    query: str
+    The query is not echoed: a client has it, and echoed untrusted text only invites misuse."""
+
     mode: Literal["hybrid", "semantic", "keyword"]
     total: int = Field(description="matches found (bounded), for paging")
     offset: int
@@ -262,6 +263,29 @@ class StoryOut(BaseModel):
     outlets: list[str]
     curated: bool
     articles: list[StoryArticle]
+
+
+class MergeIn(BaseModel):
+    """Merge story `other` into the story in the path."""
+
+    other: int = Field(ge=0, le=2**53)
+
+
+class SplitIn(BaseModel):
+    """These articles of the story leave it and form a new story."""
+
+    articles: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class MoveIn(BaseModel):
+    """The story an article belongs to."""
+
+    article: str = Field(min_length=1, max_length=1000)
+    to: int = Field(ge=0, le=2**53)
+
+
+class RenameIn(BaseModel):
+    label: str = Field(min_length=1, max_length=500)
 
 
 class StoriesOut(BaseModel):

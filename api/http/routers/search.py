@@ -1,4 +1,4 @@
-"""Search over the store, in the CLI's `search --json` shape (query, mode, total, offset, results)."""
+"""Search over the store, in the CLI's `search --json` shape (mode, total, offset, results)."""
 
 from __future__ import annotations
 
@@ -26,4 +26,4 @@ def search(
                     Query(description="embeddings, BM25 full text, or both fused")] = "hybrid",
 ) -> dict:
     """Articles ranked by their best matching sentences (copies fold into their original), or sentences."""
-    return {"query": q, **newsroom.search_page(q, k=k, filters=filters, level=level, mode=mode, offset=offset)}
+    return newsroom.search_page(q, k=k, filters=filters, level=level, mode=mode, offset=offset)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from api.http.deps import FiltersDep, NewsroomDep, not_found
-from api.http.models import ClaimsOut, ErrorOut, StoriesOut, StoryOut, SummaryOut
+from api.http.deps import FiltersDep, NewsroomDep, WriteLockDep, date_bound, not_found, require_key
+from api.http.models import ClaimsOut, ErrorOut, MergeIn, MoveIn, RenameIn, SplitIn, StoriesOut, StoryOut, SummaryOut
 from engine import report as reports
 from engine.analysis import compare, summarize
 from engine.records import Article
@@ -18,6 +18,8 @@ router = APIRouter(prefix="/stories", tags=["stories"])
 
 StoryId = Annotated[int, Path(ge=0, le=2**53, description="the story's id")]
 NOT_FOUND = {404: {"model": ErrorOut, "description": "no such story"}}
+WRITE = {**NOT_FOUND, 401: {"model": ErrorOut, "description": "missing or wrong API key"},
+         413: {"model": ErrorOut, "description": "body over its limit"}}
 
 
 def story_articles(newsroom: Newsroom, story_id: int) -> list[Article]:
@@ -69,6 +71,52 @@ def story_summary(
 def story_claims(story_id: StoryId, newsroom: NewsroomDep) -> dict:
     """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes."""
     return compare(story_articles(newsroom, story_id), newsroom.settings.model)
+
+
+def curate(newsroom: Newsroom, lock, action) -> dict:
+    """An editor's correction, serialised with other writes; unknown ids are 404."""
+    with lock:
+        try:
+            return action(newsroom)
+        except KeyError as exc:
+            raise not_found(str(exc.args[0]).removeprefix("no ")) from exc
+
+
+@router.get("/{story_id}/changes", responses=NOT_FOUND)
+def story_changes(
+    story_id: StoryId,
+    newsroom: NewsroomDep,
+    since: Annotated[str, Query(min_length=4, max_length=64, description="ISO date or time: what changed since then")],
+) -> dict:
+    """New articles and outlets, new claims, facts that now differ, corrected articles since a time."""
+    bound = date_bound("since", since)
+    if newsroom.story(story_id) is None:
+        raise not_found(f"story {story_id}")
+    return newsroom.story_changes(story_id, bound)
+
+
+@router.post("/{story_id}/merge", response_model=StoryOut, responses=WRITE, dependencies=[Depends(require_key)])
+def merge(story_id: StoryId, body: MergeIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
+    """An editor's merge: the other story's articles join this one (later ingests keep it)."""
+    return curate(newsroom, lock, lambda n: n.merge_stories(story_id, body.other))
+
+
+@router.post("/{story_id}/split", response_model=StoryOut, responses=WRITE, dependencies=[Depends(require_key)])
+def split(story_id: StoryId, body: SplitIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
+    """An editor's split: the given articles form a new story, which is returned."""
+    return curate(newsroom, lock, lambda n: n.split_story(story_id, body.articles))
+
+
+@router.post("/{story_id}/rename", response_model=StoryOut, responses=WRITE, dependencies=[Depends(require_key)])
+def rename(story_id: StoryId, body: RenameIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
+    """An editor's label for the story; reclusters and ingests keep it."""
+    return curate(newsroom, lock, lambda n: n.rename_story(story_id, body.label))
+
+
+@router.post("/move", response_model=StoryOut, responses=WRITE, dependencies=[Depends(require_key)])
+def move(body: MoveIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
+    """An editor moves one article to another story."""
+    return curate(newsroom, lock, lambda n: n.move_article(body.article, body.to))
 
 
 REPORT_RESPONSES = {
