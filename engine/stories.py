@@ -30,6 +30,7 @@ from engine.records import Article
 
 DAY = 86400.0
 LABEL_CLIP = 110
+LABEL_MIN_WORDS = 4  # shorter titles ('Wounded?') say too little to name a story
 KEYWORDS = 8
 
 # Function words and news filler that say nothing about which event an article covers.
@@ -223,10 +224,14 @@ class Story:
         for outlet, n in other.outlets.items():
             self.outlets[outlet] = self.outlets.get(outlet, 0) + n
         centroid = self.centroid
-        if (other.label_is_title, float(other.label_vector @ centroid)) > \
-                (self.label_is_title, float(self.label_vector @ centroid)):
+        if other._label_rank(centroid) > self._label_rank(centroid):
             self.label, self.label_vector, self.label_is_title = \
                 other.label, other.label_vector, other.label_is_title
+
+    def _label_rank(self, centroid: np.ndarray) -> tuple[bool, bool, float]:
+        """A title beats a clipped lead, a headline of a few words beats a stub, then the most central."""
+        return (self.label_is_title, len(self.label.split()) >= LABEL_MIN_WORDS,
+                float(self.label_vector @ centroid))
 
     def refresh(self) -> None:
         """Keywords: the story's heaviest TF-IDF terms (once per batch, not per merge)."""
