@@ -204,10 +204,6 @@ class Story:
     def centroid(self) -> np.ndarray:
         return self.vector_sum / max(float(np.linalg.norm(self.vector_sum)), 1e-12)
 
-    def cohesion(self, prior: float) -> float:
-        """Mean similarity of its article pairs, shrunk towards `prior` by one imaginary pair."""
-        return (self.within + prior) / (self.count * (self.count - 1) / 2 + 1)
-
     def merge(self, other: Story, cross: float, max_terms: int) -> None:
         """Take in another group; `cross` is the summed similarity between their articles."""
         self.within += other.within + cross
@@ -269,19 +265,6 @@ def _min(a: float | None, b: float | None) -> float | None:
 
 def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
-
-
-def _dot(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    return sum(w * b[t] for t, w in a.items() if t in b)
-
-
-def time_gap(a: Story, b: Story) -> float:
-    """Days between two stories' spans (0 when they overlap or a time is unknown)."""
-    if a.first_seen is None or b.first_seen is None:
-        return 0.0
-    return max(0.0, a.first_seen - b.last_seen, b.first_seen - a.last_seen)
 
 
 @dataclass
@@ -429,6 +412,8 @@ class _Agglomerator:
         young = rows < self.new  # a new group's sums with the existing stories sit in its column
         cross[young, self.new:] = self.cross[self.new:, rows[young]].T
         average = cross / (size[rows, None] * size[None, :]) * np.exp(-0.5 * gap * gap)
+        # cohesion: the mean similarity of a group's pairs, shrunk towards the prior by one imaginary
+        # pair and never below it, so a loose group cannot lower the bar for everything after it
         cohesion = np.maximum((self.within + params.prior_cohesion) / (size * (size - 1) / 2 + 1),
                               params.prior_cohesion)
         passes = average >= params.threshold * np.sqrt(cohesion[rows, None] * cohesion[None, :])
