@@ -40,7 +40,7 @@ class Settings:
     story_window_days: float = field(default=7.0, metadata={
         "help": "stories go cold after this many days without a new article"})
     story_threshold: float = field(default=0.5, metadata={
-        "help": "similarity an article needs to join an existing story"})
+        "help": "share of a story's own cohesion (mean similarity of its articles) an article needs to join it"})
     summary_words: int = field(default=120, metadata={"help": "default summary length in words"})
     api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)"})
     max_batch: int = field(default=500, metadata={"help": "most articles in one HTTP batch"})

@@ -53,15 +53,20 @@ class Embedder:
         """(n, dim) float32, unit length; `progress` is told how many texts each chunk finished."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        # Longest first across all chunks (as one encode call would sort them), so chunking for
+        # progress costs no extra padding; the rows are put back in input order at the end.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         chunk = self.batch_size * 16
         parts = []
-        for start in range(0, len(texts), chunk):
-            part = list(texts[start:start + chunk])
+        for start in range(0, len(order), chunk):
+            part = [texts[i] for i in order[start:start + chunk]]
             parts.append(self.model.encode(part, batch_size=self.batch_size, normalize_embeddings=True,
                                            convert_to_numpy=True, show_progress_bar=False))
             if progress:
                 progress(len(part))
-        return np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+        encoded = np.empty((len(texts), self.dim), dtype=np.float32)
+        encoded[order] = np.vstack(parts)
+        return encoded
 
 
 @lru_cache(maxsize=4)

@@ -285,11 +285,16 @@ class Newsroom:
             conn.execute("DELETE FROM stories WHERE story_id = ?", (story_id,))
             return
         docs = conn.execute("SELECT value FROM meta WHERE key = 'story_docs'").fetchone()
-        terms = TermStats(int(docs[0]) if docs else 0, {})
+        terms = TermStats(int(docs[0]) if docs else 0, dict(conn.execute("SELECT term, df FROM terms").fetchall()))
+        params = StoryParams.from_settings(self.settings)
         features = [story_features(a) for a in articles]
-        story = Story.of(features[0], story_id, features[0].time)
+        story = Story.of(features[0], story_id, features[0].time, terms)
         for f in features[1:]:
-            story.merge(Story.of(f, story_id, f.time), terms, StoryParams().max_terms)
+            single = Story.of(f, story_id, f.time, terms)
+            # running sums of unit TF-IDF vectors: the summed similarity is one dot product
+            cross = sum(weight * story.terms.get(term, 0.0) for term, weight in single.terms.items())
+            story.merge(single, cross, params.max_terms)
+        story.refresh()
         label = conn.execute("SELECT label, curated FROM stories WHERE story_id = ?", (story_id,)).fetchone()
         StoryKeeper.save_story(conn, story)
         conn.execute("UPDATE stories SET curated = max(curated, ?) WHERE story_id = ?", (int(curated), story_id))

@@ -141,7 +141,7 @@ def test_languages_detected_filtered_and_kept_out_of_english_analysis(tmp_path):
     assert cli_json("stats", "--db", str(db))["by_language"]["de"] == 1
     only_de = cli_json("search", "Fähre", "--db", str(db), "--lang", "de")["results"]
     assert [r["id"] for r in only_de] == ["de-1"]
-    mixed = DEMO.parent / "corpus.jsonl"
+    mixed = DEMO / "corpus.jsonl"
     lines = [json.loads(line) for line in mixed.read_text().splitlines() if '"ferry-0' in line][:3]
     path = tmp_path / "mixed.jsonl"
     path.write_text("".join(json.dumps(a) + "\n" for a in lines) + json.dumps(
