@@ -129,11 +129,10 @@ def fuse(runs: list[dict[str, float]], weights: list[float] | None = None,
 
     Unlike rank fusion it keeps how confident each run is: a keyword match standing far above the
     other candidates outweighs a semantic run whose top candidates are all alike, and the other way
-    round. Scaling over the same depth in every run keeps the runs comparable; an item both runs
-    found counts twice (CombMNZ); `weights` scale each run.
+    round. Scaling over the same depth in every run keeps the runs comparable; `weights` scale
+    each run (CombSUM).
     """
     fused: dict[str, float] = {}
-    votes: dict[str, int] = {}
     for run, weight in zip(runs, weights or [1.0] * len(runs), strict=True):
         top = sorted(run.items(), key=lambda kv: -kv[1])[:depth]
         if not top:
@@ -142,5 +141,4 @@ def fuse(runs: list[dict[str, float]], weights: list[float] | None = None,
         span = high - low
         for key, score in top:
             fused[key] = fused.get(key, 0.0) + weight * ((score - low) / span if span > 0 else 1.0)
-            votes[key] = votes.get(key, 0) + 1
-    return {key: score * votes[key] for key, score in fused.items()}
+    return fused

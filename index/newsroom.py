@@ -27,6 +27,7 @@ from index.vectors import VectorCache
 
 EXACT_FILTERED_MAX = 50_000  # a filter this selective is searched exactly over its own vectors
 MAX_CANDIDATES = 4096
+UNRELATED_COSINE = 0.3
 
 
 class Newsroom:
@@ -203,7 +204,7 @@ class Newsroom:
             else:
                 semantic_top = max((h.score for h in runs[0][:1]), default=0.0)
                 fused = ranking.fuse([{h.text: h.score for h in reversed(run)} for run in runs],
-                                     weights=[min(1.0, max(0.0, semantic_top)) ** 2, 1.0])
+                                     weights=[semantic_weight(semantic_top), 1.0])
                 by_text = {h.text: h for run in runs for h in run}
                 merged = [by_text[t] for t in sorted(fused, key=lambda t: -fused[t])]
                 found = ranking.rank_sentences_in_order(merged, fused)
@@ -216,7 +217,7 @@ class Newsroom:
                 # names and numbers matches no sentence closely, and then BM25 should lead
                 semantic_top = max((r.score for r in ranked[0][:1]), default=0.0)
                 fused = ranking.fuse([{r.id: r.score for r in run} for run in ranked],
-                                     weights=[min(1.0, max(0.0, semantic_top)) ** 2, 1.0])
+                                     weights=[semantic_weight(semantic_top), 1.0])
                 best: dict[str, ranking.ArticleResult] = {}
                 for run in ranked:
                     for r in run:
@@ -497,6 +498,11 @@ class Newsroom:
             "size_bytes": s.size_on_disk(),
             "generation": s.generation(),
         }
+
+
+def semantic_weight(top_cosine: float) -> float:
+    """How far the best semantic match stands above what unrelated sentences score (~0.3 for MiniLM)."""
+    return min(1.0, max(0.0, (top_cosine - UNRELATED_COSINE) / (1.0 - UNRELATED_COSINE)))
 
 
 def args_to_filters(where: str, args: list) -> tuple:
