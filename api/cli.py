@@ -382,10 +382,14 @@ def curate(db: str | None, as_json: bool, action: Callable[[Any], dict]) -> None
 @story.command("show")
 @click.argument("story_id", type=int)
 @click.option("--since", help="show what changed in the story since this time")
+@click.option("--limit", type=int, help="at most this many articles")
+@click.option("--offset", type=int, default=0, help="skip this many articles (paging)")
 @db_option
 @json_option
-def story_show(story_id: int, since: str | None, db: str | None, as_json: bool) -> None:
+def story_show(story_id: int, since: str | None, limit: int | None, offset: int, db: str | None,
+               as_json: bool) -> None:
     """A story and its articles in time order (with --since: what changed)."""
+    from engine.analysis import paginate
     from engine.clean import normalize_date
 
     newsroom = open_newsroom(db)
@@ -399,6 +403,7 @@ def story_show(story_id: int, since: str | None, db: str | None, as_json: bool) 
         else:
             click.echo(format_changes(changes))
         return
+    found = paginate(found, "articles", limit, offset)
     if as_json:
         emit_json(found)
     else:
@@ -531,9 +536,12 @@ def summarize(story_id: int | None, inputs: tuple[str, ...], words: int | None, 
 @cli.command()
 @click.argument("story_id", type=int, required=False)
 @click.option("--input", "inputs", multiple=True, metavar="FILE", help="article files (any ingest format); no store")
+@click.option("--limit", type=int, help="at most this many claims in --json (conflicts always come whole)")
+@click.option("--offset", type=int, default=0, help="skip this many claims (paging)")
 @db_option
 @json_option
-def compare(story_id: int | None, inputs: tuple[str, ...], db: str | None, as_json: bool) -> None:
+def compare(story_id: int | None, inputs: tuple[str, ...], limit: int | None, offset: int, db: str | None,
+            as_json: bool) -> None:
     """Line up what each outlet says: shared claims with support, conflicts, single-outlet claims.
 
     \b
@@ -541,14 +549,14 @@ def compare(story_id: int | None, inputs: tuple[str, ...], db: str | None, as_js
       newsprism compare 3 --db ./store
       newsprism compare --input reports/*.jsonl --json | jq '.conflicts'
     """
-    from engine.analysis import language_split
+    from engine.analysis import language_split, paginate
     from engine.claims import align, format_table
 
     articles, _, model = story_or_input(db, story_id, inputs)
     usable, warnings = language_split(articles, model)
     alignment = align(usable)
     if as_json:
-        emit_json({**alignment.to_dict(), "warnings": warnings})
+        emit_json(paginate({**alignment.to_dict(), "warnings": warnings}, "claims", limit, offset))
         return
     click.echo(format_table(alignment))
     for warning in warnings:

@@ -66,6 +66,13 @@ def compare(articles: list[Article], model: str) -> dict:
     return {**align(usable).to_dict(), "warnings": warnings}
 
 
+def paginate(data: dict, key: str, limit: int | None, offset: int = 0) -> dict:
+    """One page of the list under `key`, with `<key>_total` and `offset` so a client can page on."""
+    items = data[key]
+    end = None if limit is None else offset + limit
+    return {**data, key: items[offset:end], f"{key}_total": len(items), "offset": offset}
+
+
 def format_summary(result: dict) -> str:
     """A readable block: each sentence, then its outlet, date and the outlets that carry it."""
     lines = []

@@ -245,6 +245,10 @@ def test_story_claims(client: TestClient, ferry_story: int) -> None:
     corroborated = [c for c in body["claims"] if c["support"] >= 2]
     assert corroborated and all(len(c["members"]) >= 2 for c in corroborated)
     assert_error(client.get("/stories/999999/claims"), 404, "no story")
+    page = client.get(f"/stories/{ferry_story}/claims", params={"limit": 2, "offset": 1}).json()
+    assert page["claims_total"] == len(body["claims"]) and page["claims"] == body["claims"][1:3]
+    story = client.get(f"/stories/{ferry_story}", params={"limit": 1}).json()
+    assert story["articles_total"] >= 4 and len(story["articles"]) == 1
 
 
 # -- analyses of a body ------------------------------------------------------------------------------

@@ -208,3 +208,16 @@ def test_curation_and_changes_through_the_api(api):
     assert api.post("/stories/move", json={"article": "nope", "to": ferry}, headers=auth).status_code == 404
     changes = api.get(f"/stories/{ferry}/changes", params={"since": "2000-01-01"}).json()
     assert {a["id"] for a in changes["new_articles"]} >= {"ferry-01"}
+
+
+def test_story_articles_and_claims_page(demo_store):
+    story = cli_json("stories", "--db", str(demo_store), "--limit", "1")
+    assert story["total"] >= 7 and len(story["stories"]) == 1
+    sid = story["stories"][0]["id"]
+    whole = cli_json("story", str(sid), "--db", str(demo_store))
+    page = cli_json("story", str(sid), "--db", str(demo_store), "--limit", "2", "--offset", "1")
+    assert page["articles_total"] == len(whole["articles"]) and page["articles"] == whole["articles"][1:3]
+    claims = cli_json("compare", str(sid), "--db", str(demo_store))
+    first = cli_json("compare", str(sid), "--db", str(demo_store), "--limit", "2")
+    assert first["claims_total"] == len(claims["claims"]) and first["claims"] == claims["claims"][:2]
+    assert first["conflicts"] == claims["conflicts"]

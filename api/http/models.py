@@ -263,6 +263,8 @@ class StoryOut(BaseModel):
     outlets: list[str]
     curated: bool
     articles: list[StoryArticle]
+    articles_total: int | None = Field(None, description="articles in the story (the list pages with limit/offset)")
+    offset: int | None = None
 
 
 class MergeIn(BaseModel):
@@ -378,6 +380,8 @@ class ClaimsOut(BaseModel):
     conflicts: list[ConflictOut]
     single_source: dict[str, list[ClaimOut]]
     warnings: list[str]
+    claims_total: int | None = Field(None, description="claims in all (the list pages with limit/offset)")
+    offset: int | None = None
     rejections: list[RejectionOut] = Field(default_factory=list, description="inputs left out (body input only)")
 
 

@@ -10,13 +10,15 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from api.http.deps import FiltersDep, NewsroomDep, WriteLockDep, date_bound, not_found, require_key
 from api.http.models import ClaimsOut, ErrorOut, MergeIn, MoveIn, RenameIn, SplitIn, StoriesOut, StoryOut, SummaryOut
 from engine import report as reports
-from engine.analysis import compare, summarize
+from engine.analysis import compare, paginate, summarize
 from engine.records import Article
 from index.newsroom import Newsroom
 
 router = APIRouter(prefix="/stories", tags=["stories"])
 
 StoryId = Annotated[int, Path(ge=0, le=2**53, description="the story's id")]
+Limit = Annotated[int | None, Query(ge=1, le=10_000, description="at most this many (paging)")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="skip this many (paging)")]
 NOT_FOUND = {404: {"model": ErrorOut, "description": "no such story"}}
 WRITE = {**NOT_FOUND, 401: {"model": ErrorOut, "description": "missing or wrong API key"},
          413: {"model": ErrorOut, "description": "body over its limit"}}
@@ -41,12 +43,12 @@ def list_stories(
 
 
 @router.get("/{story_id}", response_model=StoryOut, responses=NOT_FOUND)
-def get_story(story_id: StoryId, newsroom: NewsroomDep) -> dict:
-    """One story and its articles in time order."""
+def get_story(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0) -> dict:
+    """One story and its articles in time order (paged with limit/offset; `articles_total` counts all)."""
     found = newsroom.story(story_id)
     if found is None:
         raise not_found(f"story {story_id}")
-    return found
+    return paginate(found, "articles", limit, offset)
 
 
 @router.get("/{story_id}/summary", response_model=SummaryOut, responses=NOT_FOUND)
@@ -68,9 +70,11 @@ def story_summary(
 
 
 @router.get("/{story_id}/claims", response_model=ClaimsOut, responses=NOT_FOUND)
-def story_claims(story_id: StoryId, newsroom: NewsroomDep) -> dict:
-    """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes."""
-    return compare(story_articles(newsroom, story_id), newsroom.settings.model)
+def story_claims(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0) -> dict:
+    """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes.
+
+    Claims page with limit/offset (`claims_total` counts all); conflicts always come whole."""
+    return paginate(compare(story_articles(newsroom, story_id), newsroom.settings.model), "claims", limit, offset)
 
 
 def curate(newsroom: Newsroom, lock, action) -> dict:
