@@ -17,7 +17,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
@@ -29,20 +28,12 @@ from engine import facts, sameclaim
 from engine.claims import align
 from engine.records import Article, Sentence
 from engine.sentences import split_sentences
+from eval.machine import cpu_model
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories" / "fnc1_story_clusters.jsonl"
 CACHE_DIR = Path("/tmp")
 
 
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (what lscpu prints), or the platform's guess."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def load_articles(path: Path, count: int) -> list[Article]:

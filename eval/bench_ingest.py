@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -25,17 +23,12 @@ from engine.dedupe import sentence_key
 from engine.embed import get_embedder
 from engine.parse import read_paths
 from engine.pipeline import clean, normalize, split
+from eval.machine import cpu_model
 from index.newsroom import Newsroom
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories" / "fnc1_story_clusters.jsonl"
 
 
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        return next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def sample(data: Path, n: int, folder: Path) -> Path:

@@ -18,7 +18,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import re
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from eval.machine import cpu_model
 from index.ann import ANN, HNSWANN, FlatANN
 from index.ann import hnsw as hnsw_defaults
 
@@ -211,14 +211,6 @@ def format_row(row: dict[str, Any]) -> str:
             f"{row['bytes_per_vector']:>9.0f} {row['load_s']:>7.2f}")
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def load_average() -> str:

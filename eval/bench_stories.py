@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from collections import Counter
@@ -20,6 +19,7 @@ from collections import Counter
 import numpy as np
 
 from engine.stories import StoryClusterer, StoryFeatures, StoryParams
+from eval.machine import cpu_model
 from eval.stories import scores
 
 DIM = 384
@@ -27,15 +27,6 @@ TOPICS = 200
 BACKGROUND = 50_000
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def synthetic_stream(n: int, per_day: float, seed: int = 7) -> tuple[list[StoryFeatures], list[int]]:

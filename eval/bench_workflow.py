@@ -25,7 +25,8 @@ import numpy as np
 from engine.config import load_settings
 from engine.records import RawItem
 from engine.stories import StoryParams
-from eval.bench_ingest import DEFAULT_DATA, cpu_model
+from eval.bench_ingest import DEFAULT_DATA
+from eval.machine import cpu_model
 from index.ingest import Ingestor
 from index.newsroom import Newsroom
 from index.stories import StoryKeeper

@@ -14,7 +14,6 @@ import argparse
 import itertools
 import json
 import os
-import platform
 import random
 import secrets
 import socket
@@ -28,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from eval.machine import cpu_model
 
 DEMO = Path(__file__).resolve().parents[1] / "engine" / "demo" / "corpus.jsonl"
 QUERIES = [
@@ -67,14 +68,6 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def free_port() -> int:

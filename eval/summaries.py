@@ -14,7 +14,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import random
 import statistics
 import sys
@@ -30,6 +29,7 @@ from engine.embed import get_embedder
 from engine.records import Article, Sentence
 from engine.sentences import split_sentences, write_punkt_tab
 from engine.summarize import CentroidSummarizer, Summarizer, SummaryParams, clear_caches
+from eval.machine import cpu_model
 
 CACHE = Path(os.environ.get("TMPDIR", "/tmp")) / "newsprism-eval-cache"
 METRICS = ("rouge1", "rouge2", "rougeL")
@@ -232,14 +232,6 @@ def speed(topics: list[dict], words: int, params: SummaryParams, n_articles: int
             "cpu": cpu_model(), "cores": os.cpu_count(), "load_average": os.getloadavg()[0]}
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def published_reference(path: Path) -> list[tuple[str, float, float, float]]:
