@@ -56,8 +56,9 @@ def test_correction_makes_a_version_reembeds_only_changes_and_diffs(tmp_path):
     assert "'12' -> '15'" in human
 
 
-def test_keyword_semantic_and_hybrid_modes_with_exact_phrases(demo_store):
-    db = demo_store
+def test_keyword_semantic_and_hybrid_modes_with_exact_phrases(tmp_path):
+    db = tmp_path / "store"
+    run_cli("ingest", str(DEMO / "corpus.jsonl"), "--db", str(db))
     ingest_json(db, {"id": "un-1", "title": "UN vote", "text": UN_VOTE, "source": "World Desk",
                      "published": "2025-03-07T12:00:00Z"})
     for mode in ("keyword", "hybrid"):
@@ -221,3 +222,10 @@ def test_story_articles_and_claims_page(demo_store):
     first = cli_json("compare", str(sid), "--db", str(demo_store), "--limit", "2")
     assert first["claims_total"] == len(claims["claims"]) and first["claims"] == claims["claims"][:2]
     assert first["conflicts"] == claims["conflicts"]
+
+
+def test_demo_stories_come_out_as_the_ground_truth_says(demo_store, demo_truth):
+    stories = cli_json("stories", "--db", str(demo_store))["stories"]
+    got = {frozenset(a["id"] for a in s["articles"]) for s in stories}
+    want = {frozenset(s["articles"]) for s in demo_truth["stories"]}
+    assert got == want
