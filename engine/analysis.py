@@ -43,19 +43,46 @@ def summarize(articles: list[Article], model: str, words: int | None = None, sen
     made for these articles (made here when not given).
     """
     usable, warnings = language_split(articles, model)
-    picked = Summarizer()(usable, words=words, sentences=sentences, query_vector=query_vector, truncate=truncate)
-    summary = [asdict(s) for s in picked]
+    summarizer = Summarizer()
+    summary = [asdict(s) for s in summarizer(usable, words=words, sentences=sentences, query_vector=query_vector,
+                                             truncate=truncate)]
     if summary and len({a.outlet for a in usable}) > 1:
         from engine.claims import align
 
         claims = claims if claims is not None else align(usable).to_dict()
         carried = {(m["article_id"], m["position"]): c for c in claims["claims"] for m in c["members"]}
+        summary = _one_per_claim(summary, carried)
+        # Sentences that restated a chosen claim free words: ask again with the budget raised by
+        # what was freed, and keep the larger summary that still fits (at most two more tries).
+        for _ in range(2):
+            used = sum(len(s["text"].split()) for s in summary)
+            if truncate or words is None or used >= words - 8:
+                break
+            wider = _one_per_claim([asdict(s) for s in summarizer(
+                usable, words=words + (words - used), query_vector=query_vector)], carried)
+            if sum(len(s["text"].split()) for s in wider) > words or len(wider) <= len(summary):
+                break
+            summary = wider
         for sentence in summary:
             claim = carried.get((sentence["article_id"], sentence["position"]))
             if claim is not None:
                 sentence["sources"], sentence["support"] = list(claim["sources"]), claim["support"]
     return {"summary": summary, "words": sum(len(s["text"].split()) for s in summary),
             "articles": len(usable), "outlets": sorted({a.outlet for a in usable}), "warnings": warnings}
+
+
+def _one_per_claim(summary: list[dict], carried: dict) -> list[dict]:
+    """The summary without sentences restating a claim an earlier summary sentence already made."""
+    seen: set[str] = set()
+    kept = []
+    for sentence in summary:
+        claim = carried.get((sentence["article_id"], sentence["position"]))
+        if claim is not None and len(claim["members"]) > 1:
+            if claim["id"] in seen:
+                continue
+            seen.add(claim["id"])
+        kept.append(sentence)
+    return kept
 
 
 def compare(articles: list[Article], model: str) -> dict:
