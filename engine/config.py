@@ -41,6 +41,10 @@ class Settings:
         "help": "stories go cold after this many days without a new article"})
     story_threshold: float = field(default=0.5, metadata={
         "help": "share of a story's own cohesion (mean similarity of its articles) an article needs to join it"})
+    story_settle: bool = field(default=True, metadata={
+        "help": "after each ingest run, regroup the stories still live in one batch pass (stable ids)"})
+    story_settle_max: int = field(default=5000, metadata={
+        "help": "at most this many of the newest articles are regrouped after an ingest run"})
     summary_words: int = field(default=120, metadata={"help": "default summary length in words"})
     api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)"})
     max_batch: int = field(default=500, metadata={"help": "most articles in one HTTP batch"})

@@ -22,7 +22,7 @@ from engine.records import Article, RawItem, Rejection, Sentence
 from engine.stories import Story, StoryClusterer, StoryParams, TermStats, story_features
 from index.ingest import Ingestor, IngestReport
 from index.store import Filters, Store, from_blob
-from index.stories import StoryKeeper
+from index.stories import StoryKeeper, iso
 from index.vectors import VectorCache
 
 EXACT_FILTERED_MAX = 50_000  # a filter this selective is searched exactly over its own vectors
@@ -51,7 +51,28 @@ class Newsroom:
                report: IngestReport | None = None) -> IngestReport:
         keeper = StoryKeeper(StoryParams.from_settings(self.settings))
         ingestor = Ingestor(self.store, self.cache, self.embedder, self.settings, stories=keeper)
-        return ingestor.run(items, progress=progress, report=report)
+        report = ingestor.run(items, progress=progress, report=report)
+        if report.stored and self.settings.story_settle:
+            self.settle_stories()
+        return report
+
+    def settle_stories(self) -> dict:
+        """Regroup the live window once an ingest run is in, with stable ids.
+
+        Arrival order makes online grouping greedy (an early article can seed a story that later
+        ones would have split or joined differently); one batch pass over the stories still live,
+        at most `story_settle_max` of the newest articles, corrects that at a cost that does not
+        grow with the archive.
+        """
+        clock = self.store.meta("story_clock")
+        since = iso(float(clock) - self.settings.story_window_days) if clock else None
+        where = "(a.published IS NULL OR a.published >= ?)" if since else "1"
+        newest = self.store.conn.execute(
+            f"SELECT aid FROM articles a WHERE {where} ORDER BY aid DESC LIMIT 1 OFFSET ?",
+            [*([since] if since else []), self.settings.story_settle_max - 1]).fetchone()
+        if newest is not None:
+            where += f" AND a.aid >= {int(newest[0])}"
+        return self._recluster(where, [since] if since else [])
 
     def recluster(self, since: str | None = None) -> dict:
         """Regroup stored articles (all, or published since a date) in one batch pass.
@@ -60,7 +81,9 @@ class Newsroom:
         articles; only groups with no such story get new ids. Emptied stories are removed. Articles
         of stories an editor curated (merged, split, moved into, renamed) keep their story.
         """
-        where, args = ("a.published >= ?", [since]) if since else ("1", [])
+        return self._recluster(*(("a.published >= ?", [since]) if since else ("1", [])))
+
+    def _recluster(self, where: str, args: list) -> dict:
         where += " AND (a.story_id IS NULL OR a.story_id NOT IN (SELECT story_id FROM stories WHERE curated = 1))"
         rows = self.store.conn.execute(f"SELECT a.aid, a.story_id FROM articles a WHERE {where}", args).fetchall()
         articles = self.load_articles([r["aid"] for r in rows])
