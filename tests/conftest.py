@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ SEED = SHARED / "seeds" / "000_0480864b8300040a.txt"
 DEMO = ROOT / "engine" / "demo"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# hypothesis keeps its example cache out of the checkout
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir()) / "newsprism-hypothesis"))
 
 
 def run_cli(*args: str, input: str | bytes | None = None, ok: bool = True):
