@@ -133,7 +133,7 @@ class Newsroom:
             where, args = filters.sql()
             n = self.store.count("sentences s JOIN articles a ON a.aid = s.aid", where, args)
             if n <= EXACT_FILTERED_MAX:
-                return self._exact_hits(qvec, where, args, want * 20)
+                return self._exact_hits(qvec, filters, want * 20)
         k = max(64, want * 10)
         while True:
             scores, vids = self.cache.search("sentences", qvec[None, :], k)
@@ -144,7 +144,8 @@ class Newsroom:
                 return hits
             k *= 4
 
-    def _exact_hits(self, qvec: np.ndarray, where: str, args: list, limit: int) -> list[ranking.SentenceHit]:
+    def _exact_hits(self, qvec: np.ndarray, filters: Filters, limit: int) -> list[ranking.SentenceHit]:
+        where, args = filters.sql()
         rows = self.store.conn.execute(
             f"SELECT DISTINCT s.vid, v.vec FROM sentences s JOIN articles a ON a.aid = s.aid "
             f"JOIN vectors v ON v.vid = s.vid WHERE {where}", args).fetchall()
@@ -154,7 +155,7 @@ class Newsroom:
         scores = matrix @ qvec
         order = np.argsort(-scores)[:limit]
         pairs = [(int(rows[i][0]), float(scores[i])) for i in order]
-        return self._hits_for_vectors(pairs, Filters(*args_to_filters(where, args)))
+        return self._hits_for_vectors(pairs, filters)
 
     def _hits_for_vectors(self, pairs: list[tuple[int, float]], filters: Filters) -> list[ranking.SentenceHit]:
         if not pairs:
@@ -527,12 +528,3 @@ def semantic_weight(top_cosine: float) -> float:
     """How far the best semantic match stands above what unrelated sentences score (~0.3 for MiniLM)."""
     return min(1.0, max(0.0, (top_cosine - UNRELATED_COSINE) / (1.0 - UNRELATED_COSINE)))
 
-
-def args_to_filters(where: str, args: list) -> tuple:
-    """Filters rebuilt from their own SQL, for the exact path that already applied them."""
-    names = [("outlet", "lower(a.outlet)"), ("since", "a.published >="), ("until", "a.published <="),
-             ("lang", "a.lang =")]
-    values, it = [], iter(args)
-    for _, marker in names:
-        values.append(next(it) if marker in where else None)
-    return tuple(values)

@@ -167,13 +167,18 @@ class VersionDiff(BaseModel):
     unchanged: int
 
 
-class ArticleOut(BaseModel):
+class ArticleRef(BaseModel):
+    """What every list shows of an article, its URL included so an editor can click through."""
+
     id: str
     title: str | None
     outlet: str
     published: str | None
     url: str | None
     lang: str | None
+
+
+class ArticleOut(ArticleRef):
     story_id: int | None
     version: int
     ingested: str | None
@@ -242,13 +247,7 @@ class SearchOut(BaseModel):
 # -- stories --------------------------------------------------------------------------------------
 
 
-class StoryArticle(BaseModel):
-    id: str
-    title: str | None
-    outlet: str
-    published: str | None
-    url: str | None
-    lang: str | None
+class StoryArticle(ArticleRef):
     copy_of: str | None
 
 
