@@ -1,8 +1,11 @@
-"""Ranking for semantic search: sentence hits in, articles (or sentences) out.
+"""Ranking for search: sentence hits in, articles (or sentences) out.
 
 Articles rank by their best matching sentence, with a little credit for further matches, so an
 article that discusses the query at length beats one that mentions it once. Copies of a wire
-story fold into their original, which lists the outlets that re-ran it.
+story fold into their original, which lists the outlets that re-ran it. For keyword matches an
+article also earns credit for how many of the query's words it contains across its sentences
+(coordination): BM25 scores sentences one by one, and a name and a number in two sentences of one
+article are stronger evidence than either alone.
 """
 
 from __future__ import annotations
@@ -12,6 +15,14 @@ from dataclasses import dataclass, field
 
 SNIPPETS = 3
 EXTRA_MATCH_WEIGHT = 0.05
+COVERAGE_WEIGHT = 1.0  # an article with every query word gains as much as the best BM25 sentence scores
+SEMANTIC_SHARE = 0.5  # the semantic run's weight in hybrid, beside keyword's BM25 + coverage (each up to 1)
+# Words that say nothing about which article is meant; left out of coverage (BM25 already discounts them).
+QUERY_STOPWORDS = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "has", "had", "have", "in",
+    "into", "is", "it", "its", "not", "of", "on", "or", "over", "said", "says", "that", "the", "their", "this",
+    "to", "was", "were", "which", "who", "will", "with", "would",
+})
 
 
 @dataclass(slots=True)
@@ -121,6 +132,46 @@ def fts_query(query: str) -> str | None:
 def has_phrases(text: str, phrases: list[str]) -> bool:
     folded = " ".join(_WORD.findall(text.lower()))
     return all(" ".join(_WORD.findall(p.lower())) in folded for p in phrases)
+
+
+def query_terms(query: str) -> frozenset[str]:
+    """The query's words that identify what is sought (lower case, stopwords and single letters out)."""
+    return frozenset(w.lower() for w in _WORD.findall(query)
+                     if (len(w) > 1 or w.isdigit()) and w.lower() not in QUERY_STOPWORDS)
+
+
+def term_coverage(hits: list[SentenceHit], terms: frozenset[str]) -> dict[str, float]:
+    """Per article (copies folded into their original), the share of `terms` its matching sentences hold."""
+    found: dict[str, set[str]] = {}
+    for hit in hits:
+        found.setdefault(hit.copy_of or hit.article_id, set()).update(
+            terms & {w.lower() for w in _WORD.findall(hit.text)})
+    return {key: len(words) / len(terms) for key, words in found.items()} if terms else {}
+
+
+def article_scores(keyword: list[ArticleResult] | None, keyword_hits: list[SentenceHit], query: str,
+                   semantic: list[ArticleResult] | None = None, semantic_weight: float = 1.0) -> dict[str, float]:
+    """Article scores for keyword mode (semantic None) and hybrid mode.
+
+    Keyword evidence is the best sentence's BM25 relative to the top article's, plus COVERAGE_WEIGHT times
+    the share of query words the article holds. Hybrid adds the semantic run, scaled to [0, 1] over its top
+    FUSION_DEPTH and weighted by SEMANTIC_SHARE x `semantic_weight` (how well the embedding matched at
+    all). When some articles hold every query word, the semantic run only orders those: the lexical
+    evidence is complete there, and a topical neighbour lacking a name the user typed is not what was asked.
+    """
+    if keyword is None:
+        return {r.id: r.score for r in semantic or []}
+    coverage = term_coverage(keyword_hits, query_terms(query))
+    top = keyword[0].score if keyword and keyword[0].score > 0 else 1.0
+    scores = {r.id: r.score / top + COVERAGE_WEIGHT * coverage.get(r.id, 0.0) for r in keyword}
+    if semantic is None:
+        return scores
+    complete = {key for key, share in coverage.items() if share >= 1.0}
+    weight = SEMANTIC_SHARE * semantic_weight
+    for key, scaled in fuse([{r.id: r.score for r in semantic}]).items():
+        if not complete or key in complete:
+            scores[key] = scores.get(key, 0.0) + weight * scaled
+    return scores
 
 
 def fuse(runs: list[dict[str, float]], weights: list[float] | None = None,

@@ -234,23 +234,25 @@ class Newsroom:
                 found = ranking.rank_sentences_in_order(merged, fused)
         else:
             ranked = [ranking.rank_articles(run, 10_000) for run in runs]
-            if len(ranked) == 1:
-                found = [r.as_dict() for r in ranked[0]]
-            else:
-                # the semantic run weighs by how well the embedding matched at all: a query of rare
-                # names and numbers matches no sentence closely, and then BM25 should lead
-                semantic_top = max((r.score for r in ranked[0][:1]), default=0.0)
-                fused = ranking.fuse([{r.id: r.score for r in run} for run in ranked],
-                                     weights=[semantic_weight(semantic_top), 1.0])
-                best: dict[str, ranking.ArticleResult] = {}
-                for run in ranked:
-                    for r in run:
-                        best.setdefault(r.id, r)
-                found = []
-                for article_id in sorted(fused, key=lambda i: (-fused[i], i)):
-                    result = best[article_id].as_dict()
-                    result["score"] = round(fused[article_id], 6)
-                    found.append(result)
+            semantic = ranked[0] if mode != "keyword" else None
+            keyword = ranked[-1] if mode != "semantic" else None
+            # the semantic run weighs by how well the embedding matched at all: a query of rare
+            # names and numbers matches no sentence closely, and then the keyword evidence should lead
+            weight = semantic_weight(max((r.score for r in semantic[:1]), default=0.0)) if semantic else 0.0
+            scores = ranking.article_scores(keyword, runs[-1] if keyword is not None else [], query, semantic,
+                                            weight)
+            best: dict[str, ranking.ArticleResult] = {}
+            for run in ranked:
+                for r in run:
+                    kept = best.setdefault(r.id, r)
+                    if kept is not r:  # each run saw the copies its own hits came from: list them all
+                        known = {c["id"] for c in kept.also_in}
+                        kept.also_in = kept.also_in + [c for c in r.also_in if c["id"] not in known]
+            found = []
+            for article_id in sorted(scores, key=lambda i: (-scores[i], i)):
+                result = best[article_id].as_dict()
+                result["score"] = round(scores[article_id], 6)
+                found.append(result)
         return {"results": found[offset:offset + k], "total": len(found), "offset": offset, "mode": mode}
 
     def delete_article(self, ext_id: str) -> bool:

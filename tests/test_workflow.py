@@ -76,6 +76,27 @@ def test_keyword_semantic_and_hybrid_modes_with_exact_phrases(tmp_path):
     assert all(r["url"] for r in page1["results"] if r["id"].startswith("ferry-"))
 
 
+def test_keyword_ranking_credits_articles_that_hold_every_query_word(tmp_path):
+    """BM25 scores sentences one at a time; an article naming the village in one sentence and the tanks in
+    another is the better match for both words than one whose single sentence repeats the village."""
+    db = tmp_path / "store"
+    ingest_json(db, {"id": "front-1", "title": "Counteroffensive", "source": "Kyiv Desk",
+                     "published": "2025-08-01T08:00:00Z",
+                     "text": "Ukrainian troops entered the village of Robotyne on Tuesday after weeks of fighting.\n\n"
+                             "The assault was backed by Leopard tanks supplied by Germany."},
+                {"id": "front-2", "title": "Village", "source": "Field Notes", "published": "2025-08-01T09:00:00Z",
+                 "text": "Robotyne, Robotyne, Robotyne: the name is now known well beyond the region.\n\n"
+                         "Farmers there grew sunflowers before the war."},
+                {"id": "arms-1", "title": "Arms", "source": "Defence Weekly", "published": "2025-08-01T10:00:00Z",
+                 "text": "Spare parts for the Leopard fleet are being made in Poland and shipped by rail across the "
+                         "border every week, the defence ministry in Warsaw said on Friday afternoon."})
+    sentences = cli_json("search", "Robotyne Leopard", "--db", str(db), "--mode", "keyword", "--sentences")
+    assert sentences["results"][0]["text"].startswith("Robotyne, Robotyne")  # the best single sentence
+    for mode in ("keyword", "hybrid"):
+        articles = cli_json("search", "Robotyne Leopard", "--db", str(db), "--mode", mode)["results"]
+        assert [r["id"] for r in articles][:2] == ["front-1", "front-2"], mode
+
+
 def test_curation_sticks_through_recluster_and_ingest(tmp_path, demo_truth):
     db = tmp_path / "store"
     run_cli("ingest", str(DEMO / "corpus.jsonl"), "--db", str(db))
