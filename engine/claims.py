@@ -9,7 +9,8 @@ Method, for a set of articles (one story):
    taken once) are compared by embedding cosine, a block of matrix products at a time. Each sentence keeps
    its nearest sentence in each of its `max_candidates` nearest other articles (one sentence per article),
    in both directions, so a sentence that states two facts can pair with two sentences of an article.
-2. Links. Each candidate pair is scored with the same-claim probability of engine/sameclaim.py. When both
+2. Links. Each candidate pair is scored with the first-tier same-claim probability of engine/sameclaim.py
+   (vector and lexical features; the pair reader is too slow for thousands of candidates). When both
    sentences state the same fact (facts.shared_facts: a number in the same role, a date of the same event)
    the text is scored with numbers and weekdays masked and a bonus is added: "14 dead" and "11 killed"
    must align so that their difference can be reported, and the MSRP-trained decision alone would call
@@ -46,7 +47,7 @@ from engine.records import Article, Sentence
 from engine.sameclaim import SameClaim
 
 KIND_ORDER = {"consensus": 0, "corroborated": 1, "single-source": 2}
-CONFLICT_ORDER = {"number": 0, "money": 0, "date": 1, "name": 2, "negation": 3}
+CONFLICT_ORDER = {"number": 0, "money": 0, "date": 1, "name": 2, "negation": 3, "attribution": 4}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,8 @@ class AlignParams:
     fact_bonus: float = 0.1  # added to P(same claim) when both sentences state the same fact (facts.shared_facts)
     group: float = 0.05  # mean link score (a missing link counts 0) that keeps a group together
     attach: float = 0.1  # mean link score with which a sentence also joins a further group
-    pair: float = 0.2  # link score at which two sentences alone state the same claim (compare_sentences; and
-    # two sentences that differ on a fact but sit in different groups are compared anyway)
+    pair: float = 0.2  # link score at which two sentences that differ on a fact but sit in different groups
+    # are compared anyway
     min_words: int = 4  # shorter sentences ("Share this article") are not claims
     decider: SameClaim | None = None  # the same-claim decision; SameClaim() with shipped weights if None
 
@@ -117,7 +118,7 @@ class ConflictSide:
 class Conflict:
     """Aligned sentences whose facts differ: what differs and who says what."""
 
-    kind: str  # number | money | date | name | negation
+    kind: str  # number | money | date | name | negation | attribution
     sides: list[ConflictSide]
     description: str
     about: str = ""  # the role words the differing facts share ("dead", "captain")
@@ -154,20 +155,21 @@ class Alignment:
 
 def compare_sentences(a: str, b: str, va: np.ndarray, vb: np.ndarray, published_a: str | None = None,
                       published_b: str | None = None, params: AlignParams | None = None) -> dict:
-    """Two sentences side by side: embedding cosine, P(same claim) from engine/sameclaim.py (on masked text
-    when both state the same fact), the decision `align` makes for a lone pair, and the facts that differ.
+    """Two sentences side by side: embedding cosine, the engine's same-claim decision and its probability
+    (engine/sameclaim.py, pair reader included), and the facts that differ when they state the same claim.
 
-    Facts are compared only when the sentences state the same claim, as in `align`.
+    As in `align`, sentences that state the same fact are judged with their numbers and weekdays masked,
+    so "14 dead" against "11 killed" is one claim told two ways, and the difference is reported.
     """
     params = params or AlignParams()
+    decider = params.decider or SameClaim()
     va, vb = np.asarray(va, dtype=np.float32), np.asarray(vb, dtype=np.float32)
-    cos = float(np.dot(va, vb))
     fa, fb = facts.extract(a, published_a), facts.extract(b, published_b)
-    score = _pair_scores(params.decider or SameClaim(), [(fa, fb)], va[None, :], vb[None, :], params)[0]
-    prob = score - (params.fact_bonus if facts.shared_facts(fa, fb) else 0.0)
-    same = cos >= params.min_cosine and score >= params.pair
+    view = facts.mask if facts.shared_facts(fa, fb) else facts.strip_dateline
+    prob = decider.probability(view(a), view(b), va, vb)
+    same = prob >= decider.threshold
     diffs = facts.differences(fa, fb) if same else []
-    return {"similarity": cos, "same_claim": same, "probability": prob,
+    return {"similarity": float(np.dot(va, vb)), "same_claim": bool(same), "probability": prob,
             "conflicts": [{"kind": d.kind, "a": d.a, "b": d.b, "about": d.role} for d in diffs]}
 
 
@@ -268,7 +270,7 @@ def _pair_scores(decider: SameClaim, pairs: Sequence[tuple[facts.Facts, facts.Fa
     their numbers: different numbers in different roles are evidence of different claims."""
     shared = [facts.shared_facts(fa, fb) > 0 for fa, fb in pairs]
     view = [(facts.mask, facts.mask) if s else (facts.strip_dateline, facts.strip_dateline) for s in shared]
-    probs = decider.probabilities([f(fa.text) for (fa, _), (f, _) in zip(pairs, view, strict=True)],
+    probs = decider.link_probabilities([f(fa.text) for (fa, _), (f, _) in zip(pairs, view, strict=True)],
                                   [g(fb.text) for (_, fb), (_, g) in zip(pairs, view, strict=True)], va, vb)
     return [float(p) + (params.fact_bonus if s else 0.0) for p, s in zip(probs, shared, strict=True)]
 
@@ -491,7 +493,8 @@ def _find_conflicts(story: _Story, units: list[int], links: dict[tuple[int, int]
 
 
 def _describe(kind: str, role: str, sides: list[ConflictSide]) -> str:
-    what = {"number": "number", "money": "amount", "date": "date", "name": "name", "negation": "statement"}[kind]
+    what = {"number": "number", "money": "amount", "date": "date", "name": "name", "negation": "statement",
+            "attribution": "source"}[kind]
     about = f" ({role})" if role else ""
     parts = [f"{s.value!r} ({', '.join(s.outlets)})" for s in sides]
     return f"Different {what}{about}: " + " vs ".join(parts)

@@ -1089,6 +1089,84 @@ def _participle(word: str) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# Attribution
+# ---------------------------------------------------------------------------------------------------------------
+
+# Verbs that report speech ahead of or after a clause; "announced", "confirmed", "denied" are left out: with
+# an object they are the event itself ("Lennart announced his resignation"), and polarity handles them.
+SPEECH_VERBS = {"said", "says", "told", "claimed", "claims", "insisted", "insists", "alleged", "alleges",
+                "stated", "states", "added", "warned", "argued", "maintained", "maintains"}
+_AUXILIARIES = {"has", "have", "had", "was", "is", "were", "also", "later", "earlier", "previously", "then"}
+# Speakers that do not say who: they can be anyone, so a different one is no disagreement.
+VAGUE_SPEAKERS = {"he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "officials", "official",
+                  "authorities", "sources", "source", "spokesman", "spokeswoman", "spokesperson", "statement",
+                  "report", "reports", "media", "people", "person", "one", "someone", "others", "some", "many",
+                  "local", "senior", "later", "also", "this", "those", "these", "there"}
+MAX_SPEAKER_WORDS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    """Who a sentence attributes its claim to; `key` holds its distinctive words, `named` whether it is a
+    proper name (a name and a common noun, "Lumora" and "the company", may well be the same source)."""
+
+    text: str
+    key: frozenset[str]
+    named: bool
+
+
+def _speaker(tokens: list[Token], names: tuple[Name, ...]) -> Speaker | None:
+    """The source in "X said ...", "..., X said", "..., said X" or "according to X"; None if none or vague."""
+    words = [i for i, t in enumerate(tokens) if t.kind == "word"]
+    for i in words:
+        low = tokens[i].low
+        if low == "according" and i + 1 < len(tokens) and tokens[i + 1].low == "to":
+            return _speaker_span(tokens, _span_after(tokens, i + 2), names)
+        if low not in SPEECH_VERBS:
+            continue
+        start = i
+        while start > 0 and tokens[start - 1].low in _AUXILIARIES:
+            start -= 1
+        before = _span_before(tokens, start)
+        if before:
+            return _speaker_span(tokens, before, names)
+        if start > 0 and _is_break(tokens[start - 1]):  # "..., said Karl Dreyer, an analyst"
+            return _speaker_span(tokens, _span_after(tokens, i + 1), names)
+    return None
+
+
+def _span_before(tokens: list[Token], end: int) -> list[int]:
+    """Token indices of the clause that ends at `end`, if it is short enough to be a speaker."""
+    k = end
+    while k > 0 and not _is_break(tokens[k - 1]) and tokens[k - 1].text not in {".", "that"}:
+        k -= 1
+    span = list(range(k, end))
+    return span if 0 < len(span) <= MAX_SPEAKER_WORDS else []
+
+
+def _span_after(tokens: list[Token], start: int) -> list[int]:
+    k = start
+    while k < len(tokens) and not _is_break(tokens[k]) and tokens[k].text != "." \
+            and tokens[k].low not in {"that", "on", "in", "at", "who", "which"}:
+        k += 1
+    span = list(range(start, k))
+    return span if 0 < len(span) <= MAX_SPEAKER_WORDS else []
+
+
+def _speaker_span(tokens: list[Token], span: list[int], names: tuple[Name, ...]) -> Speaker | None:
+    if not span:
+        return None
+    words = [tokens[k] for k in span if tokens[k].kind == "word"]
+    key = frozenset(role_word(w.low) for w in words
+                    if w.low not in STOPWORDS and w.low not in VAGUE_SPEAKERS and w.low not in TITLES
+                    and w.low not in HONORIFICS)
+    if not key:
+        return None
+    named = any(set(n.tokens) & {w.low for w in words} for n in names)
+    return Speaker(" ".join(_strip_possessive(w.text) for w in words), key, named)
+
+
 @dataclass(frozen=True, slots=True)
 class Facts:
     """Everything comparable in one sentence."""
@@ -1100,6 +1178,7 @@ class Facts:
     polarity: Polarity
     content: frozenset[str]  # stems of its content words, numbers and dates left out
     words: frozenset[str]  # every word in lower case
+    speaker: Speaker | None = None  # who the sentence says it is quoting ("police said", "according to X")
 
 
 @lru_cache(maxsize=20_000)
@@ -1110,15 +1189,17 @@ def extract(text: str, published: str | None = None) -> Facts:
     ref = published_day(published) or NO_DATE_REFERENCE
     content = frozenset(role_word(t.low) for t in tokens if t.kind == "word" and t.low not in _NOT_ROLES)
     dates, covered = _dates(body, tokens, ref, _published_hour(published))
-    return Facts(text, tuple(_quantities(body, tokens, covered)), tuple(dates), tuple(_names(tokens)),
-                 _polarity(tokens), content, frozenset(t.low for t in tokens if t.kind == "word"))
+    names = tuple(_names(tokens))
+    return Facts(text, tuple(_quantities(body, tokens, covered)), tuple(dates), names,
+                 _polarity(tokens), content, frozenset(t.low for t in tokens if t.kind == "word"),
+                 _speaker(tokens, names))
 
 
 @dataclass(frozen=True, slots=True)
 class Difference:
     """One fact two sentences state differently; `a` and `b` are the values as written."""
 
-    kind: str  # number | money | date | name | negation
+    kind: str  # number | money | date | name | negation | attribution
     a: str
     b: str
     role: str  # what the values are about ("dead", "captain"), for descriptions
@@ -1270,10 +1351,25 @@ def _negation_differences(a: Facts, b: Facts) -> list[Difference]:
     return out
 
 
+def _attribution_differences(a: Facts, b: Facts) -> list[Difference]:
+    """The same claim put in the mouth of different sources: "police said" against "the company claimed".
+
+    Only when both sources are specific and of one sort (two names, or two common nouns: a name and "the
+    company" may be the same source), share no word, and neither sentence mentions the other's source."""
+    x, y = a.speaker, b.speaker
+    if x is None or y is None or x.named != y.named or x.key & y.key:
+        return []
+    if x.key <= {role_word(w) for w in b.words} or y.key <= {role_word(w) for w in a.words}:
+        return []
+    return [Difference("attribution", x.text, y.text, "")]
+
+
 def differences(a: Facts, b: Facts) -> list[Difference]:
-    """Facts two sentences about the same claim state incompatibly: numbers, dates, names, negation."""
-    return (_quantity_differences(a, b) + _date_differences(a, b) + _name_differences(a, b)
-            + _negation_differences(a, b))
+    """Facts two sentences about the same claim state incompatibly: numbers, dates, names, negation, and,
+    where nothing else differs, who the claim is attributed to."""
+    found = (_quantity_differences(a, b) + _date_differences(a, b) + _name_differences(a, b)
+             + _negation_differences(a, b))
+    return found or _attribution_differences(a, b)
 
 
 _MASK_NUMBER = re.compile(

@@ -244,7 +244,8 @@ def when(value: str | None, year: bool = True) -> str:
 
 
 KIND_LABEL = {"consensus": "Consensus", "corroborated": "Corroborated", "single-source": "Single outlet"}
-CONFLICT_LABEL = {"number": "Number", "money": "Amount", "date": "Date", "name": "Name", "negation": "Statement"}
+CONFLICT_LABEL = {"number": "Number", "money": "Amount", "date": "Date", "name": "Name", "negation": "Statement",
+                  "attribution": "Source"}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """Quality eval of the same-claim decision (engine/sameclaim.py) on a labelled pair file.
 
     python -m eval.claims --data pairs.jsonl [--json]   # shipped decision, exactly as the engine runs it
-    python -m eval.claims --data pairs.jsonl --tune     # k-fold CV + weights/threshold to paste
+    python -m eval.claims --data pairs.jsonl --tune [--reader-oof oof.npy]   # k-fold CV + constants to paste
 
 The file is JSON lines with fields ``a``, ``b`` (sentences) and ``label`` (1 same claim, 0 not).
-Without --tune nothing is fitted on the file: the shipped weights/threshold are scored beside two
-references, the majority class of the file and the embedding cosine at its shipped threshold.
-With --tune, weights and threshold are fitted on k-1 folds and scored on the held-out fold, which is
-the honest estimate of performance on unseen pairs; the final constants are then fitted on the whole file.
+Without --tune nothing is fitted on the file: the shipped decision (vector features plus the pair reader,
+engine/pairreader.py) is scored beside its first tier alone (no reader) and two references, the majority
+class of the file and the embedding cosine at its shipped threshold.
+With --tune, weights and thresholds are fitted on k-1 folds and scored on the held-out fold, which is the
+honest estimate of performance on unseen pairs; the final constants are then fitted on the whole file.
+The reader's part needs a logit per pair from a reader that never trained on it: ``python -m
+eval.train_reader --folds 5 --oof oof.npy`` makes them (the reader is the one piece trained by gradient).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import numpy as np
 from engine import sameclaim
 
 METRICS = ("accuracy", "precision", "recall", "f1")
-SYSTEMS = ("newsprism", "cosine_only", "majority")
+SYSTEMS = ("newsprism", "first_tier", "cosine_only", "majority")
 
 
 def load_pairs(path: str) -> tuple[list[str], list[str], np.ndarray]:
@@ -98,7 +101,8 @@ def choose_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     return float(s[best] if best == len(s) - 1 else (s[best] + s[best + 1]) / 2)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> dict[str, float]:
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0,
+                 names: Sequence[str] = sameclaim.FEATURE_NAMES) -> dict[str, float]:
     """L2 logistic regression by Newton steps on standardised features; weights returned in raw space.
 
     Standardising makes one l2 strength fit all features; folding mean/std back into the weights keeps
@@ -120,7 +124,7 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> dict[str, flo
             break
     coef = w[:-1] / std
     weights = {"bias": float(w[-1] - np.sum(w[:-1] * mean / std))}
-    weights.update({name: float(c) for name, c in zip(sameclaim.FEATURE_NAMES, coef, strict=True)})
+    weights.update({name: float(c) for name, c in zip(names, coef, strict=True)})
     return weights
 
 
@@ -134,27 +138,44 @@ def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
     return [np.sort(np.concatenate(p)) for p in parts]
 
 
-def fit_all(x: np.ndarray, y: np.ndarray) -> dict[str, object]:
-    """Weights + threshold (newsprism) and the cosine-only threshold, fitted on (x, y)."""
+def fit_all(x: np.ndarray, y: np.ndarray, logits: np.ndarray | None = None) -> dict[str, object]:
+    """Weights + threshold of the first tier, of the reader tier when reader `logits` are given, and the
+    cosine-only threshold, all fitted on (x, y)."""
     weights = fit_logistic(x, y)
-    model = sameclaim.SameClaim(weights, threshold=0.5)
-    threshold = choose_threshold(y, model.from_features(x))
-    return {"weights": weights, "threshold": threshold, "cosine_only_threshold": choose_threshold(y, x[:, 0])}
+    model = sameclaim.SameClaim(weights, threshold=0.5, reader=False)
+    fitted: dict[str, object] = {"weights": weights, "threshold": choose_threshold(y, model.from_features(x)),
+                                 "cosine_only_threshold": choose_threshold(y, x[:, 0])}
+    if logits is not None:
+        reader_weights = fit_logistic(np.c_[x, logits], y, names=sameclaim.READER_FEATURE_NAMES)
+        stacked = sameclaim.SameClaim(reader_weights=reader_weights, reader=False)
+        fitted["reader_weights"] = reader_weights
+        fitted["reader_threshold"] = choose_threshold(y, stacked.from_reader_features(x, logits))
+    return fitted
 
 
-def cross_validate(x: np.ndarray, y: np.ndarray, k: int, seed: int) -> list[dict[str, dict[str, float]]]:
-    """Per held-out fold metrics; everything (weights, thresholds, majority class) comes from the other folds."""
+def cross_validate(x: np.ndarray, y: np.ndarray, k: int, seed: int,
+                   logits: np.ndarray | None = None) -> list[dict[str, dict[str, float]]]:
+    """Per held-out fold metrics; everything (weights, thresholds, majority class) comes from the other folds.
+
+    `logits` are the reader's held-out logits (eval.train_reader --folds): each from a reader that did not
+    train on that pair. With them "newsprism" is the full decision and "first_tier" the vector features alone.
+    """
     results = []
     for held in stratified_folds(y, k, seed):
         train = np.setdiff1d(np.arange(len(y)), held)
-        fitted = fit_all(x[train], y[train])
-        model = sameclaim.SameClaim(fitted["weights"], fitted["threshold"])
+        fitted = fit_all(x[train], y[train], None if logits is None else logits[train])
+        fast = sameclaim.SameClaim(fitted["weights"], fitted["threshold"], reader=False)
         majority = int(np.mean(y[train]) >= 0.5)
-        results.append({
-            "newsprism": metrics(y[held], model.from_features(x[held]) >= model.threshold),
+        fold = {
+            "first_tier": metrics(y[held], fast.from_features(x[held]) >= fast.threshold),
             "cosine_only": metrics(y[held], x[held, 0] >= fitted["cosine_only_threshold"]),
             "majority": metrics(y[held], np.full(len(held), majority)),
-        })
+        }
+        if logits is not None:
+            full = sameclaim.SameClaim(reader_weights=fitted["reader_weights"], reader=False)
+            fold["newsprism"] = metrics(
+                y[held], full.from_reader_features(x[held], logits[held]) >= fitted["reader_threshold"])
+        results.append(fold)
     return results
 
 
@@ -165,73 +186,95 @@ def summarise(folds: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, d
                 "std": float(np.std([f[system][m] for f in folds]))}
             for m in METRICS
         }
-        for system in SYSTEMS
+        for system in SYSTEMS if system in folds[0]
     }
+
+
+def reader_logits(texts_a: Sequence[str], texts_b: Sequence[str], chunk: int = 256) -> np.ndarray:
+    """The shipped reader's logits, with progress on stderr (it reads every pair twice, a few minutes)."""
+    reader = sameclaim.shipped_reader()
+    parts = []
+    start = time.perf_counter()
+    for lo in range(0, len(texts_a), chunk):
+        parts.append(reader.logits(texts_a[lo:lo + chunk], texts_b[lo:lo + chunk]))
+        done = lo + len(parts[-1])
+        rate = done / max(1e-9, time.perf_counter() - start)
+        print(f"\rreading {done}/{len(texts_a)} pairs ({rate:.0f}/s)", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
 def evaluate_shipped(
     texts_a: Sequence[str], texts_b: Sequence[str], va: np.ndarray, vb: np.ndarray, y: np.ndarray
 ) -> dict[str, dict[str, float]]:
-    """Shipped decision exactly as the engine makes it, plus the two references."""
+    """Shipped decision exactly as the engine makes it (SameClaim().decide), its first tier alone, and
+    the two references."""
     decider = sameclaim.SameClaim()
-    cos = np.einsum("ij,ij->i", va.astype(np.float64), vb.astype(np.float64))
+    x = sameclaim.feature_matrix(texts_a, texts_b, va, vb)
+    full = decider.from_reader_features(x, reader_logits(texts_a, texts_b)) >= decider.threshold
+    fast = sameclaim.SameClaim(reader=False)
     majority = int(np.mean(y) >= 0.5)
     return {
-        "newsprism": metrics(y, decider.decide(texts_a, texts_b, va, vb)),
-        "cosine_only": metrics(y, cos >= sameclaim.COSINE_ONLY_THRESHOLD),
+        "newsprism": metrics(y, full),
+        "first_tier": metrics(y, fast.from_features(x) >= fast.threshold),
+        "cosine_only": metrics(y, x[:, 0] >= sameclaim.COSINE_ONLY_THRESHOLD),
         "majority": metrics(y, np.full(len(y), majority)),
     }
 
 
+LABELS = {
+    "newsprism": "newsprism (shipped)",
+    "first_tier": "first tier (no reader)",
+    "cosine_only": f"cosine >= {sameclaim.COSINE_ONLY_THRESHOLD:.3f}",
+    "majority": "majority class",
+}
+
+
 def format_table(results: Mapping[str, Mapping[str, float]]) -> str:
     lines = [f"{'system':<24}{'n':>7}" + "".join(f"{m:>11}" for m in METRICS)]
-    labels = {
-        "newsprism": "newsprism (shipped)",
-        "cosine_only": f"cosine >= {sameclaim.COSINE_ONLY_THRESHOLD:.3f}",
-        "majority": "majority class",
-    }
     for system in SYSTEMS:
         r = results[system]
-        lines.append(f"{labels[system]:<24}{r['n']:>7}" + "".join(f"{r[m]:>11.4f}" for m in METRICS))
+        lines.append(f"{LABELS[system]:<24}{r['n']:>7}" + "".join(f"{r[m]:>11.4f}" for m in METRICS))
     return "\n".join(lines)
 
 
 def format_cv(folds: list[dict[str, dict[str, float]]], summary: Mapping) -> str:
-    head = f"{'fold':<6}{'n':>6}" + "".join(f"{'np_' + m[:4]:>10}" for m in METRICS)
-    head += f"{'cos_acc':>10}{'cos_f1':>10}{'maj_acc':>10}{'maj_f1':>10}"
-    lines = [head]
+    systems = [s for s in SYSTEMS if s in summary]
+    lines = [f"{'fold':<6}{'n':>6}" + "".join(f"{s[:10] + ' acc':>16}{s[:10] + ' F1':>15}" for s in systems)]
     for i, f in enumerate(folds, 1):
-        np_, co, mj = f["newsprism"], f["cosine_only"], f["majority"]
-        lines.append(
-            f"{i:<6}{np_['n']:>6}" + "".join(f"{np_[m]:>10.4f}" for m in METRICS)
-            + f"{co['accuracy']:>10.4f}{co['f1']:>10.4f}{mj['accuracy']:>10.4f}{mj['f1']:>10.4f}"
-        )
+        lines.append(f"{i:<6}{f['majority']['n']:>6}"
+                     + "".join(f"{f[s]['accuracy']:>16.4f}{f[s]['f1']:>15.4f}" for s in systems))
     lines.append("")
     lines.append(f"held-out mean ± std over {len(folds)} folds")
-    lines.append(f"{'system':<14}" + "".join(f"{m:>18}" for m in METRICS))
-    for system in SYSTEMS:
+    lines.append(f"{'system':<24}" + "".join(f"{m:>18}" for m in METRICS))
+    for system in systems:
         cells = "".join(
             f"{summary[system][m]['mean']:>11.4f} ± {summary[system][m]['std']:.3f}" for m in METRICS
         )
-        lines.append(f"{system:<14}{cells}")
+        lines.append(f"{LABELS[system]:<24}{cells}")
     return "\n".join(lines)
 
 
 def format_constants(fitted: Mapping[str, object]) -> str:
-    weights = fitted["weights"]
-    assert isinstance(weights, dict)
-    body = "".join(f'    "{name}": {value:.6g},\n' for name, value in weights.items())
-    return (
-        "SHIPPED_WEIGHTS: Mapping[str, float] = {\n" + body + "}\n"
-        f"SHIPPED_THRESHOLD: float = {fitted['threshold']:.4f}\n"
-        f"COSINE_ONLY_THRESHOLD: float = {fitted['cosine_only_threshold']:.4f}"
-    )
+    out = []
+    for key, threshold in (("weights", "threshold"), ("reader_weights", "reader_threshold")):
+        if key not in fitted:
+            continue
+        weights = fitted[key]
+        assert isinstance(weights, dict)
+        name = "SHIPPED" if key == "weights" else "READER"
+        body = "".join(f'    "{k}": {v:.6g},\n' for k, v in weights.items())
+        out.append(f"{name}_WEIGHTS: Mapping[str, float] = {{\n{body}}}\n"
+                   f"{name}_THRESHOLD: float = {fitted[threshold]:.4f}")
+    out.append(f"COSINE_ONLY_THRESHOLD: float = {fitted['cosine_only_threshold']:.4f}")
+    return "\n".join(out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="JSON lines with a, b, label")
     parser.add_argument("--tune", action="store_true", help="k-fold CV on --data, then print fitted constants")
+    parser.add_argument("--reader-oof", help="with --tune: held-out reader logits of --data (eval.train_reader)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument("--folds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
@@ -243,28 +286,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     if args.tune:
         x = sameclaim.feature_matrix(texts_a, texts_b, va, vb)
-        folds = cross_validate(x, y, args.folds, args.seed)
+        logits = np.load(args.reader_oof) if args.reader_oof else None
+        if logits is not None and (logits.shape != y.shape or np.isnan(logits).any()):
+            parser.error(f"{args.reader_oof} does not hold one held-out logit per pair of {args.data}")
+        folds = cross_validate(x, y, args.folds, args.seed, logits)
         summary = summarise(folds)
-        fitted = fit_all(x, y)
+        fitted = fit_all(x, y, logits)
         if args.json:
             print(json.dumps({"data": args.data, "n": len(y), "folds": folds, "summary": summary,
                               "fitted": fitted}, indent=2))
         else:
             print(f"{args.data}: {len(y)} pairs, {int(y.sum())} same; {args.folds}-fold stratified CV "
-                  f"(seed {args.seed}), weights and thresholds fitted on the training folds only\n")
+                  f"(seed {args.seed}), weights and thresholds fitted on the training folds only"
+                  + (f"; reader logits held out ({args.reader_oof})" if logits is not None else "") + "\n")
             print(format_cv(folds, summary))
             print("\n# fitted on all of the file; paste into engine/sameclaim.py")
             print(format_constants(fitted))
         return 0
     results = evaluate_shipped(texts_a, texts_b, va, vb, y)
     elapsed = time.perf_counter() - started
+    threshold = sameclaim.READER_THRESHOLD
     if args.json:
-        print(json.dumps({"data": args.data, "n": len(y), "threshold": sameclaim.SHIPPED_THRESHOLD,
+        print(json.dumps({"data": args.data, "n": len(y), "threshold": threshold,
                           "cosine_only_threshold": sameclaim.COSINE_ONLY_THRESHOLD, "results": results},
                          indent=2))
     else:
         print(f"{args.data}: {len(y)} pairs, {int(y.sum())} same ({np.mean(y):.1%}); "
-              f"shipped threshold {sameclaim.SHIPPED_THRESHOLD:.4f}; decision time {elapsed:.2f}s\n")
+              f"shipped threshold {threshold:.4f}; decision time {elapsed:.1f}s "
+              f"({len(y) / max(elapsed, 1e-9):.0f} pairs/s)\n")
         print(format_table(results))
     return 0
 

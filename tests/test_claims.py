@@ -359,3 +359,39 @@ def test_names():
 def test_mask_hides_values_not_words():
     masked = facts.mask("KELLHAVEN, Varland (Continental Press) — At least 14 people died on Monday.")
     assert masked == "At least NUM people died on DAY."
+
+
+# -- attribution -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("a", "b", "expected"), [
+    ("The attack was the work of a criminal gang based abroad, police said.",
+     "The raid was carried out by a criminal gang operating from abroad, the company claimed.",
+     ("police", "the company")),
+    ("According to Lumora, the attackers used a contractor's stolen password.",
+     "The attackers used a contractor's stolen password, the company said.", None),  # maybe the same source
+    ("Fire officials said the blaze was started deliberately.",
+     "The blaze was started deliberately, according to the Lissard Fire Service.", None),  # named vs common
+    ("Officials said the blaze was started deliberately.",
+     "Police said the blaze was started deliberately.", None),  # "officials" says nobody in particular
+    ("The blaze was started deliberately, police said.",
+     "Police said on Monday that the blaze had been started deliberately.", None),  # the same source
+    ("The Kremlin said the drones were launched from Ukraine.",
+     "The drones were launched from Ukraine, said Varland's defence minister Ola Berg.",
+     ("The Kremlin", "Varland defence minister Ola Berg")),
+])
+def test_attribution_differences(a: str, b: str, expected: tuple[str, str] | None) -> None:
+    found = [(d.a, d.b) for d in facts.differences(facts.extract(a), facts.extract(b)) if d.kind == "attribution"]
+    assert found == ([expected] if expected else [])
+
+
+def test_attribution_only_when_nothing_else_differs() -> None:
+    a = facts.extract("At least 14 people died, police said.")
+    b = facts.extract("Eleven people died, the coast guard said.")
+    assert [d.kind for d in facts.differences(a, b)] == ["number"]
+
+
+def test_events_are_not_speakers() -> None:
+    assert facts.extract("Lennart announced his resignation on Friday.").speaker is None
+    assert facts.extract("He said the talks would resume.").speaker is None
+    assert facts.extract('"We are sorry," said Karl Dreyer, an analyst at Halden Bank.').speaker.text == "Karl Dreyer"

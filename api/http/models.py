@@ -359,7 +359,7 @@ class ConflictSide(BaseModel):
 
 
 class ConflictOut(BaseModel):
-    """Aligned sentences whose facts differ (number, money, date, name, negation): who says what."""
+    """Aligned sentences whose facts differ (number, money, date, name, negation, attribution): who says what."""
 
     model_config = ConfigDict(extra="allow")
 
