@@ -55,7 +55,9 @@ def load_base() -> tuple[nn.Module, object]:
     """The base BERT encoder and its tokenizer, from the installed package, offline."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a loading bar on stderr would break the CLI's pipe-friendly output
     path = base_path()
     return AutoModel.from_pretrained(path), AutoTokenizer.from_pretrained(path)
 
