@@ -476,15 +476,18 @@ def _majority_first(story: _Story, side_a: list[int], side_b: list[int]) -> bool
     return (len(story.sources(side_a)), first_b) >= (len(story.sources(side_b)), first_a)
 
 
-def _find_conflicts(story: _Story, units: list[int], links: dict[tuple[int, int], float]
-                    ) -> list[tuple[facts.Difference, list[int], list[int]]]:
-    """Differences between linked members of independent reports, each with the members on both sides."""
+def _find_conflicts(story: _Story, units: list[int], links: dict[tuple[int, int], float],
+                    attributed: set[tuple[int, int]]) -> list[tuple[facts.Difference, list[int], list[int]]]:
+    """Differences between linked members of independent reports, each with the members on both sides.
+    An attribution difference counts only for pairs in `attributed` (see `_attributed`)."""
     found: list[tuple[facts.Difference, list[int], list[int]]] = []
     for a in units:
         for b in units:
             if a >= b or (a, b) not in links or story.sources([a]) & story.sources([b]):
                 continue
             for diff in facts.differences(story.facts[a], story.facts[b]):
+                if diff.kind == "attribution" and (a, b) not in attributed:
+                    continue
                 if any(d.kind == diff.kind and {a, b} <= set(sa) | set(sb) for d, sa, sb in found):
                     continue
                 side_a, side_b = _sides(story, units, a, b, diff)
@@ -556,8 +559,28 @@ def _merge_conflicts(conflicts: list[Conflict]) -> list[Conflict]:
     return sorted(merged, key=lambda c: (CONFLICT_ORDER[c.kind], -sum(len(s.articles) for s in c.sides)))
 
 
-def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int], float]
-            ) -> tuple[list[Claim], list[Conflict]]:
+def _attributed(story: _Story, groups: list[list[int]], links: dict[tuple[int, int], float],
+                params: AlignParams) -> set[tuple[int, int]]:
+    """Linked pairs of one group that credit different sources and, with the attributions cut out, state the
+    same claim by the engine's full same-claim decision (the pair reader reads them). The first tier linked
+    them on the whole sentences; "X said A" and "Y said B" share the frame and little else, so the reader
+    must confirm that A and B are the same before "who said it" is a conflict. Few pairs reach this point.
+    """
+    credited = {u for g in groups for u in g if story.facts[u].speaker is not None}
+    pairs = sorted({(a, b) for g in groups for a in g if a in credited for b in g
+                    if a < b and b in credited and (a, b) in links and not story.sources([a]) & story.sources([b])
+                    and any(d.kind == "attribution" for d in facts.differences(story.facts[a], story.facts[b]))})
+    if not pairs:
+        return set()
+    decider = params.decider or SameClaim()
+    same = decider.decide([facts.without_attribution(story.facts[a]) for a, _ in pairs],
+                          [facts.without_attribution(story.facts[b]) for _, b in pairs],
+                          story.vectors[[a for a, _ in pairs]], story.vectors[[b for _, b in pairs]])
+    return {pair for pair, ok in zip(pairs, same.tolist(), strict=True) if ok}
+
+
+def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int], float],
+            attributed: set[tuple[int, int]]) -> tuple[list[Claim], list[Conflict]]:
     """Claims of the groups, split where their members disagree on a fact, plus one claim per sentence
     left out of every group; the claims' ids are set and the conflicts point to them."""
     made = _Claims(story)
@@ -565,7 +588,7 @@ def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
     for group in groups:
         remaining = list(group)
         pending: list[tuple[Conflict, Claim, bool]] = []
-        for diff, side_a, side_b in _find_conflicts(story, group, links):
+        for diff, side_a, side_b in _find_conflicts(story, group, links, attributed):
             side_a = [u for u in side_a if u in remaining]
             side_b = [u for u in side_b if u in remaining]
             if not side_a or not side_b:
@@ -603,7 +626,7 @@ def align(articles: list[Article], params: AlignParams | None = None) -> Alignme
     groups += [g for g in _anchored(story) + _named(story, links)
                if not any(set(g) <= units and story.sources(g) == sources for units, sources in covered)]
     groups += _disputed(story, groups, links, params)
-    claims, conflicts = _claims(story, groups, links)
+    claims, conflicts = _claims(story, groups, links, _attributed(story, groups, links, params))
     single: dict[str, list[Claim]] = defaultdict(list)
     for claim in claims:
         if claim.kind == "single-source":

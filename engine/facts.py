@@ -1104,6 +1104,16 @@ VAGUE_SPEAKERS = {"he", "she", "they", "it", "we", "i", "you", "who", "which", "
                   "report", "reports", "media", "people", "person", "one", "someone", "others", "some", "many",
                   "local", "senior", "later", "also", "this", "those", "these", "there"}
 MAX_SPEAKER_WORDS = 6
+# A clause opened by one of these is not a speaker ("While the company claims ...", "Despite claims ...").
+_NOT_SPEAKER_OPENERS = {"while", "despite", "although", "though", "as", "if", "because", "when", "after", "before",
+                        "since", "but", "and", "so", "yet", "of", "with", "amid", "in", "on", "for", "by", "to"}
+# Unnamed sources that identify who speaks: an institution or a role. Other common nouns ("the men", "the
+# soldiers") usually restate the sentence's own subject, and a different one is no change of source.
+SOURCE_NOUNS = {"police", "company", "firm", "ministry", "government", "army", "military", "agency", "court",
+                "prosecutors", "prosecutor", "investigators", "witnesses", "residents", "doctors", "hospital",
+                "union", "council", "regulator", "regulators", "lawyers", "lawyer", "family", "school", "airline",
+                "bank", "minister", "president", "mayor", "governor", "coroner", "rebels", "militants", "activists",
+                "embassy", "parliament", "committee", "campaigners", "organisers", "organizers", "analysts"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -1114,25 +1124,31 @@ class Speaker:
     text: str
     key: frozenset[str]
     named: bool
+    span: tuple[int, int]  # characters of the attribution ("police said") in the dateline-free sentence
+
+
+_SPEECH_CUE = re.compile(r"\b(?:according to|" + "|".join(sorted(SPEECH_VERBS)) + r")\b")
 
 
 def _speaker(tokens: list[Token], names: tuple[Name, ...]) -> Speaker | None:
     """The source in "X said ...", "..., X said", "..., said X" or "according to X"; None if none or vague."""
+    if not tokens or not _SPEECH_CUE.search(" ".join(t.low for t in tokens)):
+        return None
     words = [i for i, t in enumerate(tokens) if t.kind == "word"]
     for i in words:
         low = tokens[i].low
         if low == "according" and i + 1 < len(tokens) and tokens[i + 1].low == "to":
-            return _speaker_span(tokens, _span_after(tokens, i + 2), names)
-        if low not in SPEECH_VERBS:
+            return _speaker_span(tokens, _span_after(tokens, i + 2), names, i)
+        if low not in SPEECH_VERBS or not tokens[i].text[0].islower():  # "United States government"
             continue
         start = i
         while start > 0 and tokens[start - 1].low in _AUXILIARIES:
             start -= 1
         before = _span_before(tokens, start)
         if before:
-            return _speaker_span(tokens, before, names)
+            return _speaker_span(tokens, before, names, i)
         if start > 0 and _is_break(tokens[start - 1]):  # "..., said Karl Dreyer, an analyst"
-            return _speaker_span(tokens, _span_after(tokens, i + 1), names)
+            return _speaker_span(tokens, _span_after(tokens, i + 1), names, i)
     return None
 
 
@@ -1154,17 +1170,21 @@ def _span_after(tokens: list[Token], start: int) -> list[int]:
     return span if 0 < len(span) <= MAX_SPEAKER_WORDS else []
 
 
-def _speaker_span(tokens: list[Token], span: list[int], names: tuple[Name, ...]) -> Speaker | None:
-    if not span:
-        return None
+def _speaker_span(tokens: list[Token], span: list[int], names: tuple[Name, ...], verb: int) -> Speaker | None:
     words = [tokens[k] for k in span if tokens[k].kind == "word"]
+    if not words or words[0].low in _NOT_SPEAKER_OPENERS:
+        return None
     key = frozenset(role_word(w.low) for w in words
                     if w.low not in STOPWORDS and w.low not in VAGUE_SPEAKERS and w.low not in TITLES
                     and w.low not in HONORIFICS)
     if not key:
         return None
     named = any(set(n.tokens) & {w.low for w in words} for n in names)
-    return Speaker(" ".join(_strip_possessive(w.text) for w in words), key, named)
+    if not named and words[-1].low not in SOURCE_NOUNS:
+        return None
+    first, last = min(span[0], verb), max(span[-1], verb)
+    return Speaker(" ".join(_strip_possessive(w.text) for w in words), key, named,
+                   (tokens[first].start, tokens[last].end))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1357,11 +1377,24 @@ def _attribution_differences(a: Facts, b: Facts) -> list[Difference]:
     Only when both sources are specific and of one sort (two names, or two common nouns: a name and "the
     company" may be the same source), share no word, and neither sentence mentions the other's source."""
     x, y = a.speaker, b.speaker
-    if x is None or y is None or x.named != y.named or x.key & y.key:
+    if x is None or y is None or x.named != y.named or x.key & y.key or _same_source(x, y):
         return []
     if x.key <= {role_word(w) for w in b.words} or y.key <= {role_word(w) for w in a.words}:
         return []
     return [Difference("attribution", x.text, y.text, "")]
+
+
+def _same_source(x: Speaker, y: Speaker) -> bool:
+    """Two spellings of one source: a word inside another ("Tridevil" / "FaceookTridevil"), a shared stem of
+    five letters ("Argentine" / "Argentinian"), or an acronym of the other's words ("RFDCS")."""
+    wx = [w for w in re.findall(r"[a-z]+", x.text.lower()) if w not in STOPWORDS]
+    wy = [w for w in re.findall(r"[a-z]+", y.text.lower()) if w not in STOPWORDS]
+    for p in wx:
+        for q in wy:
+            if (min(len(p), len(q)) >= 4 and (p in q or q in p)) or (len(p) >= 5 and len(q) >= 5 and p[:5] == q[:5]):
+                return True
+    initials_x, initials_y = "".join(w[0] for w in wx), "".join(w[0] for w in wy)
+    return any(len(w) >= 3 and w == initials_y for w in wx) or any(len(w) >= 3 and w == initials_x for w in wy)
 
 
 def differences(a: Facts, b: Facts) -> list[Difference]:
@@ -1385,6 +1418,16 @@ _DATELINE = re.compile(r"^[A-Z][A-Z .'-]+,(?: [A-Z][\w .'-]*)?(?: \([^)]*\))? [â
 def strip_dateline(text: str) -> str:
     """The sentence without a leading dateline ("KELLHAVEN, Varland (Continental Press) â€” ")."""
     return _DATELINE.sub("", text)
+
+
+def without_attribution(f: Facts) -> str:
+    """The sentence (dateline-free) with its attribution cut out: "the gang was based abroad, ." is what
+    two sources are said to agree on when they are compared for an attribution conflict."""
+    body = strip_dateline(f.text)
+    if f.speaker is None:
+        return body
+    start, end = f.speaker.span
+    return body[:start] + body[end:]
 
 
 def mask(text: str) -> str:

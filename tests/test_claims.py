@@ -376,6 +376,10 @@ def test_mask_hides_values_not_words():
      "Police said the blaze was started deliberately.", None),  # "officials" says nobody in particular
     ("The blaze was started deliberately, police said.",
      "Police said on Monday that the blaze had been started deliberately.", None),  # the same source
+    ("The RFDCS claims that IS now supplies half of Europe's heroin.",
+     "The Russian Federal Drug Control Service claims that IS supplies half of Europe's heroin.", None),  # acronym
+    ("According to Argentine folklore, the seventh son turns into a werewolf.",
+     "According to an Argentinian legend, the seventh son becomes a werewolf.", None),  # one stem
     ("The Kremlin said the drones were launched from Ukraine.",
      "The drones were launched from Ukraine, said Varland's defence minister Ola Berg.",
      ("The Kremlin", "Varland defence minister Ola Berg")),
