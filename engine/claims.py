@@ -60,7 +60,7 @@ class AlignParams:
     group: float = 0.05  # mean link score (a missing link counts 0) that keeps a group together
     attach: float = 0.1  # mean link score with which a sentence also joins a further group
     pair: float = 0.2  # link score at which two sentences that differ on a fact but sit in different groups
-    # are compared anyway
+    # are compared anyway, and that a pair crediting different sources needs to be read for an attribution conflict
     min_words: int = 4  # shorter sentences ("Share this article") are not claims
     decider: SameClaim | None = None  # the same-claim decision; SameClaim() with shipped weights if None
 
@@ -564,11 +564,13 @@ def _attributed(story: _Story, groups: list[list[int]], links: dict[tuple[int, i
     """Linked pairs of one group that credit different sources and, with the attributions cut out, state the
     same claim by the engine's full same-claim decision (the pair reader reads them). The first tier linked
     them on the whole sentences; "X said A" and "Y said B" share the frame and little else, so the reader
-    must confirm that A and B are the same before "who said it" is a conflict. Few pairs reach this point.
+    must confirm that A and B are the same before "who said it" is a conflict. Only pairs linked at least
+    as strongly as a lone pair must be (`params.pair`) are read, so few pairs reach the reader.
     """
     credited = {u for g in groups for u in g if story.facts[u].speaker is not None}
     pairs = sorted({(a, b) for g in groups for a in g if a in credited for b in g
-                    if a < b and b in credited and (a, b) in links and not story.sources([a]) & story.sources([b])
+                    if a < b and b in credited and links.get((a, b), 0.0) >= params.pair
+                    and not story.sources([a]) & story.sources([b])
                     and any(d.kind == "attribution" for d in facts.differences(story.facts[a], story.facts[b]))})
     if not pairs:
         return set()
