@@ -1,0 +1,19 @@
+"""Ceilings on what one input may ask of the engine: one place, read by the CLI, the HTTP schema and the store.
+
+Each bound is generous for real news and small enough that no single article, query or request can
+make the server do unbounded work. Raising one is a code change on purpose, not a setting.
+"""
+
+from __future__ import annotations
+
+MAX_ID_CHARS = 256  # an article id (input ids are often URLs)
+MAX_TITLE_CHARS = 1_000
+MAX_OUTLET_CHARS = 200
+MAX_URL_CHARS = 2_048
+MAX_DATE_CHARS = 64  # a date as written, before it is read
+MAX_LANG_CHARS = 16
+MAX_SENTENCES_PER_ARTICLE = 3_000
+MAX_SENTENCES_PER_REQUEST = 20_000  # /compare and /summarize over posted articles
+MAX_VERSIONS_PER_ARTICLE = 100  # corrections kept per article
+MAX_QUERY_CHARS = 1_000  # a search query
+MAX_SEARCH_DEPTH = 1_000  # offset + k of a search
