@@ -650,7 +650,8 @@ def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, htm
 def prune(before: str, yes: bool, db: str | None, as_json: bool) -> None:
     """Remove older articles with their sentences, vectors, full-text rows and emptied stories.
 
-    One consistent step in SQLite and FAISS; disk space comes back (VACUUM).
+    One consistent step in SQLite and FAISS; disk space comes back (VACUUM). Without --yes it asks
+    on a terminal, and refuses (exit 1, nothing removed) when stdin is not one (scripts, cron).
 
     \b
     Example:
@@ -660,8 +661,11 @@ def prune(before: str, yes: bool, db: str | None, as_json: bool) -> None:
 
     bound = _date_bound(before, normalize_date)
     newsroom = open_newsroom(db)
-    if not yes and sys.stdin.isatty():
+    if not yes:
         n = newsroom.store.count("articles", "published < ?", [bound])
+        if not sys.stdin.isatty():  # a script or cron line: nobody can answer, so nothing is removed
+            raise click.ClickException(f"prune would remove {n} articles published before {bound}; "
+                                       "stdin is not a terminal, so nobody can confirm. Pass --yes to remove them.")
         click.confirm(f"remove {n} articles published before {bound}?", abort=True)
     result = newsroom.prune(bound)
     if as_json:
@@ -701,14 +705,13 @@ def config(db: str | None, as_json: bool) -> None:
       newsprism config
       NEWSPRISM_STORY_WINDOW_DAYS=3 newsprism config --json
     """
-    rows = load_settings({"store": db}).describe()
+    rows = load_settings({"store": db}).describe()  # secrets come masked
     if as_json:
         emit_json({"settings": rows})
         return
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        value = "(set)" if r["name"] == "api_key" and r["value"] else r["value"]
-        click.echo(f"{r['name']:<{width}}  {value!s:<40}  {r['source']}")
+        click.echo(f"{r['name']:<{width}}  {r['value']!s:<40}  {r['source']}")
 
 
 @cli.command()

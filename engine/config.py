@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+MASK = "(set)"  # what every output shows for a secret that has a value
 
 
 def _default_store() -> str:
@@ -46,7 +47,8 @@ class Settings:
     story_settle_max: int = field(default=5000, metadata={
         "help": "at most this many of the newest articles are regrouped after an ingest run"})
     summary_words: int = field(default=120, metadata={"help": "default summary length in words"})
-    api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)"})
+    api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)",
+                                               "secret": True})
     max_batch: int = field(default=500, metadata={"help": "most articles in one HTTP batch"})
     max_body_bytes: int = field(default=20_000_000, metadata={"help": "largest HTTP body accepted"})
     outlet_aliases: dict = field(default_factory=dict, metadata={
@@ -61,13 +63,30 @@ class Settings:
                 return canonical
         return name
 
+    def shown(self, name: str) -> Any:
+        """A setting's value as any output may show it: a secret only says whether it is set."""
+        value = getattr(self, name)
+        if _SECRET.get(name):
+            return MASK if value else ""
+        return value
+
     def describe(self) -> list[dict[str, Any]]:
-        """Each setting with its value, its source and its help, for `newsprism config`."""
+        """Each setting with its value (secrets masked), its source and its help, for `newsprism config`."""
         return [
-            {"name": f.name, "value": getattr(self, f.name), "source": self.sources.get(f.name, "default"),
+            {"name": f.name, "value": self.shown(f.name), "source": self.sources.get(f.name, "default"),
              "help": f.metadata.get("help", "")}
             for f in fields(self) if not f.metadata.get("internal")
         ]
+
+    def __repr__(self) -> str:
+        """The dataclass repr with secrets masked: settings end up in logs and tracebacks."""
+        shown = ", ".join(f"{f.name}={self.shown(f.name)!r}" for f in fields(self) if not f.metadata.get("internal"))
+        return f"Settings({shown})"
+
+    __str__ = __repr__
+
+
+_SECRET = {f.name: bool(f.metadata.get("secret")) for f in fields(Settings)}
 
 
 def _coerce(name: str, raw: Any, kind: type) -> Any:
@@ -81,7 +100,9 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
     try:
         return kind(raw)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"setting {name!r}: {raw!r} is not a valid {kind.__name__}") from exc
+        shown = "the value" if _SECRET.get(name) else repr(raw)  # an error message must not print a secret
+        raise ValueError(f"setting {name!r}: {shown} is not a valid {kind.__name__}") from None if _SECRET.get(
+            name) else exc
 
 
 def _types() -> dict[str, type]:

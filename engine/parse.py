@@ -59,7 +59,7 @@ def read_file(path: Path) -> Iterator[Item]:
         ext = path.suffix.lower()
         if ext in JSONL_EXT:
             with path.open("rb") as handle:  # streamed: a big JSONL never sits in memory whole
-                yield from read_jsonl_lines(handle, name)
+                yield from _guarded(read_jsonl_lines(handle, name), name)
             return
         data = path.read_bytes()
     except OSError as exc:
@@ -95,7 +95,31 @@ def _sniff(text: str) -> str:
 
 
 def read_bytes(data: bytes, origin: str, ext: str | None) -> Iterator[Item]:
-    """Articles in one input held in memory; `ext` None means sniff the content."""
+    """Articles in one input held in memory; `ext` None means sniff the content.
+
+    A reader that fails part-way (a parser bug, input no reader foresaw) costs only the rest of this
+    input: what it yielded stays, the failure becomes a rejection, and the next input is read.
+    """
+    yield from _guarded(_read_bytes(data, origin, ext), origin)
+
+
+def _guarded(items: Iterator[Item], origin: str) -> Iterator[Item]:
+    """The items of one input; a reader failing part-way ends only this input, as a rejection."""
+    try:
+        yield from items
+    except Exception as exc:  # noqa: BLE001 - one input must never abort a whole run
+        yield Rejection(origin, f"unreadable: {_describe(exc)}")
+
+
+def _describe(exc: BaseException) -> str:
+    """A short reason for a rejection: the error's kind and the first line of its message, bounded."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first[:200]}" if first else type(exc).__name__
+
+
+def _read_bytes(data: bytes, origin: str, ext: str | None) -> Iterator[Item]:
     if _looks_binary(data):
         yield Rejection(origin, "binary file (NUL bytes), not text")
         return
@@ -140,6 +164,9 @@ def read_jsonl_lines(handle: io.BufferedIOBase | io.BytesIO, origin: str) -> Ite
         except json.JSONDecodeError as exc:
             yield Rejection(where, f"malformed JSON: {exc.msg} at column {exc.colno}")
             continue
+        except RecursionError:
+            yield Rejection(where, "malformed JSON: nested too deeply")
+            continue
         if not isinstance(obj, dict):
             yield Rejection(where, f"expected a JSON object, got {type(obj).__name__}")
             continue
@@ -151,6 +178,9 @@ def read_json(text: str, origin: str) -> Iterator[Item]:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         yield Rejection(f"{origin}:{exc.lineno}", f"malformed JSON: {exc.msg} at column {exc.colno}")
+        return
+    except RecursionError:  # one entry nested too deeply: read the entries one by one instead
+        yield from read_json_entries(text, origin)
         return
     if isinstance(obj, dict):
         if isinstance(obj.get("articles"), list):
@@ -170,18 +200,91 @@ def read_json(text: str, origin: str) -> Iterator[Item]:
             yield Rejection(where, f"expected a JSON object, got {type(entry).__name__}")
 
 
+def read_json_entries(text: str, origin: str) -> Iterator[Item]:
+    """The entries of a JSON article array decoded one at a time, so one that is nested too deeply
+    to decode costs only itself. The array is the document itself or its "articles"/"items" member."""
+    spans = _array_entries(text)
+    if spans is None:
+        yield Rejection(origin, "malformed JSON: nested too deeply")
+        return
+    for index, (start, end) in enumerate(spans):
+        where = f"{origin}[{index}]"
+        try:
+            entry = json.loads(text[start:end])
+        except RecursionError:
+            yield Rejection(where, "malformed JSON: nested too deeply")
+            continue
+        except json.JSONDecodeError as exc:
+            yield Rejection(where, f"malformed JSON: {exc.msg}")
+            continue
+        if isinstance(entry, dict):
+            yield RawItem(entry, where)
+        else:
+            yield Rejection(where, f"expected a JSON object, got {type(entry).__name__}")
+
+
+def _array_entries(text: str) -> list[tuple[int, int]] | None:
+    """(start, end) of each entry of the article array, found by one pass that tracks nesting depth
+    and strings without recursing; None when the document holds no such array."""
+    stack: list[str] = []
+    target: int | None = None  # depth of the article array once found
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    last_key: str | None = None
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            end = i + 1
+            while end < n and text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            if target is None and len(stack) == 1 and stack[0] == "{":
+                last_key = text[i + 1:end]
+            if target is not None and len(stack) == target and start is None:
+                start = i
+            i = end + 1
+            continue
+        if ch in "[{":
+            if target is not None and len(stack) == target and start is None:
+                start = i
+            stack.append(ch)
+            if target is None and ch == "[" and (len(stack) == 1 or (
+                    len(stack) == 2 and stack[0] == "{" and last_key in ("articles", "items"))):
+                target = len(stack)
+        elif ch in "]}":
+            if target is not None and len(stack) == target:
+                if start is not None:
+                    spans.append((start, i))
+                return spans
+            if stack:
+                stack.pop()
+        elif ch == "," and target is not None and len(stack) == target:
+            if start is not None:
+                spans.append((start, i))
+            start = None
+        elif not ch.isspace() and target is not None and len(stack) == target and start is None:
+            start = i
+        i += 1
+    return spans if target is not None else None
+
+
 def read_csv(text: str, origin: str, delimiter: str) -> Iterator[Item]:
     csv.field_size_limit(sys.maxsize)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        for row in reader:
-            where = f"{origin}:{reader.line_num}"
-            if None in row:  # more cells than header columns
-                yield Rejection(where, f"{len(row[None]) } more cells than the header has columns")
-                continue
-            yield RawItem({k.strip().lower(): v for k, v in row.items() if k}, where)
-    except csv.Error as exc:
-        yield Rejection(f"{origin}:{reader.line_num}", f"malformed CSV: {exc}")
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # the reader resets: the rows after this one still come
+            yield Rejection(f"{origin}:{reader.line_num}", f"malformed CSV: {exc}")
+            continue
+        where = f"{origin}:{reader.line_num}"
+        if None in row:  # more cells than header columns
+            yield Rejection(where, f"{len(row[None]) } more cells than the header has columns")
+            continue
+        yield RawItem({k.strip().lower(): v for k, v in row.items() if k}, where)
 
 
 _DATE_LINE = re.compile(
@@ -259,7 +362,8 @@ def read_feed(data: bytes, origin: str) -> Iterator[Item]:
     """Entries of an RSS/Atom file; entry HTML is reduced to text."""
     import feedparser
 
-    feed = feedparser.parse(data)
+    # a file object, never bytes or str: feedparser opens a string or bytes that names a file or URL
+    feed = feedparser.parse(io.BytesIO(data))
     if not feed.entries:
         reason = getattr(feed, "bozo_exception", None)
         yield Rejection(origin, f"no feed entries found{f' ({reason})' if reason else ''}")
@@ -267,14 +371,22 @@ def read_feed(data: bytes, origin: str) -> Iterator[Item]:
     site = feed.feed.get("title") or feed.feed.get("link")
     for index, entry in enumerate(feed.entries):
         where = f"{origin}#entry{index + 1}"
-        content = entry.get("content")
-        html = content[0].get("value") if content else entry.get("summary", "")
-        fields = {"title": entry.get("title"), "text": html_to_text(html or ""), "url": entry.get("link"),
-                  "id": entry.get("id"), "date": entry.get("published") or entry.get("updated"),
-                  "source": entry.get("source", {}).get("title") if entry.get("source") else None}
-        if not fields["source"] and site and not fields["url"]:
-            fields["source"] = site
-        yield RawItem({k: v for k, v in fields.items() if v}, where)
+        try:
+            yield _feed_item(entry, site, where)
+        except Exception as exc:  # noqa: BLE001 - one odd entry costs only itself
+            yield Rejection(where, f"unreadable feed entry: {_describe(exc)}")
+
+
+def _feed_item(entry: dict, site: str | None, where: str) -> RawItem:
+    """One feed entry as a raw article."""
+    content = entry.get("content")
+    html = content[0].get("value") if content else entry.get("summary", "")
+    fields = {"title": entry.get("title"), "text": html_to_text(html or ""), "url": entry.get("link"),
+              "id": entry.get("id"), "date": entry.get("published") or entry.get("updated"),
+              "source": entry.get("source", {}).get("title") if entry.get("source") else None}
+    if not fields["source"] and site and not fields["url"]:
+        fields["source"] = site
+    return RawItem({k: v for k, v in fields.items() if v}, where)
 
 
 def html_to_text(html: str) -> str:

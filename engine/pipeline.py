@@ -35,13 +35,31 @@ def normalize(items: list[RawItem], max_chars: int,
     """Raw records to Articles with canonical fields (and outlet names); bad records become Rejections."""
     articles, rejected = [], []
     for item in items:
-        result = to_article(item, max_chars)
+        try:
+            result = to_article(item, max_chars)
+            if isinstance(result, Article):
+                result.outlet = canonical(result.outlet)
+                result = unencodable(result) or result
+        except (RecursionError, TypeError, ValueError, AttributeError) as exc:  # a record no rule foresaw
+            result = Rejection(item.origin, f"unreadable record ({type(exc).__name__})")
         if isinstance(result, Rejection):
             rejected.append(result)
         else:
-            result.outlet = canonical(result.outlet)
             articles.append(result)
     return articles, rejected
+
+
+def unencodable(article: Article) -> Rejection | None:
+    """A rejection when a field holds a lone surrogate (JSON allows "\\ud800"): it is no Unicode text,
+    and storing it would fail the whole write."""
+    for name in ("id", "text", "title", "outlet", "url", "published"):
+        value = getattr(article, name)
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return Rejection(article.origin, f"{name} holds an unpaired surrogate (\\u{ord(value[exc.start]):04x}) "
+                                             f"at position {exc.start}: not valid Unicode text")
+    return None
 
 
 def outlet_line_counts(articles: list[Article]) -> dict[str, dict[str, int]]:

@@ -22,7 +22,7 @@ from engine.records import Article, RawItem, Rejection, Sentence
 from engine.stories import Story, StoryClusterer, StoryParams, TermStats, story_features
 from index.ingest import Ingestor, IngestReport
 from index.store import Filters, Store, from_blob
-from index.stories import StoryKeeper, iso
+from index.stories import StoryKeeper, iso, stories_version
 from index.vectors import VectorCache
 
 EXACT_FILTERED_MAX = 50_000  # a filter this selective is searched exactly over its own vectors
@@ -85,16 +85,15 @@ class Newsroom:
 
     def _recluster(self, where: str, args: list) -> dict:
         where += " AND (a.story_id IS NULL OR a.story_id NOT IN (SELECT story_id FROM stories WHERE curated = 1))"
-        rows = self.store.conn.execute(f"SELECT a.aid, a.story_id FROM articles a WHERE {where}", args).fetchall()
-        articles = self.load_articles([r["aid"] for r in rows])
-        old = {a.id: a.story_id for a in articles}
-        features = [story_features(a) for a in articles if any(s.vector is not None for s in a.sentences)]
-        clusterer = StoryClusterer(StoryParams.from_settings(self.settings))
-        grouping = clusterer.recluster(features)
-        members: dict[int, list[str]] = {}
-        for article_id, group in grouping.items():
-            members.setdefault(group, []).append(article_id)
+        seen = self.store.meta("stories_version")
+        old, grouping, clusterer = self._regroup(where, args)
         with self.store.transaction() as conn:
+            if stories_version(conn) != int(seen or 0):
+                # another writer changed stories while we grouped: group again on the truth, under the lock
+                old, grouping, clusterer = self._regroup(where, args)
+            members: dict[int, list[str]] = {}
+            for article_id, group in grouping.items():
+                members.setdefault(group, []).append(article_id)
             next_id = int(conn.execute("SELECT coalesce(max(story_id), 0) FROM stories").fetchone()[0]) + 1
             taken: set[int] = set()
             renumber: dict[int, int] = {}
@@ -116,6 +115,15 @@ class Newsroom:
             removed = conn.execute("DELETE FROM stories WHERE n_articles = 0").rowcount
         changed = sum(1 for i, g in grouping.items() if old.get(i) != renumber[g])
         return {"articles": len(grouping), "stories": len(members), "moved": changed, "removed": removed}
+
+    def _regroup(self, where: str, args: list) -> tuple[dict[str, int | None], dict[str, int], StoryClusterer]:
+        """The articles' current stories and their batch regrouping: (old story by id, group by id, clusterer)."""
+        rows = self.store.conn.execute(f"SELECT a.aid, a.story_id FROM articles a WHERE {where}", args).fetchall()
+        articles = self.load_articles([r["aid"] for r in rows])
+        old = {a.id: a.story_id for a in articles}
+        features = [story_features(a) for a in articles if any(s.vector is not None for s in a.sentences)]
+        clusterer = StoryClusterer(StoryParams.from_settings(self.settings))
+        return old, clusterer.recluster(features), clusterer
 
     def reindex(self) -> dict:
         """Rebuild every FAISS index from SQLite."""

@@ -94,6 +94,18 @@ CREATE TABLE IF NOT EXISTS stories (
     centroid   BLOB
 );
 
+-- any change to any story, by any writer, moves meta 'stories_version': a writer that keeps story
+-- state in memory between its transactions re-reads it when another writer moved the counter
+CREATE TRIGGER IF NOT EXISTS stories_version_ai AFTER INSERT ON stories BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'stories_version';
+END;
+CREATE TRIGGER IF NOT EXISTS stories_version_au AFTER UPDATE ON stories BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'stories_version';
+END;
+CREATE TRIGGER IF NOT EXISTS stories_version_ad AFTER DELETE ON stories BEGIN
+    UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'stories_version';
+END;
+
 -- document frequencies for story TF-IDF, kept as articles arrive
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """

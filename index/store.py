@@ -106,16 +106,23 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: all of it lands or none of it (a kill mid-way rolls it back)."""
+        """One atomic write: all of it lands or none of it (a kill mid-way rolls it back).
+
+        BEGIN IMMEDIATE takes SQLite's write lock up front, so whatever the block reads (story state,
+        next ids) is what it writes over, whichever process writes too. A COMMIT that fails (a
+        deferred constraint, a full disk) is rolled back too, so the connection is never left inside
+        a dead transaction that would make every later write fail.
+        """
         with self.write_lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     # -- meta -------------------------------------------------------------------------------------
     def meta(self, key: str, conn: sqlite3.Connection | None = None) -> str | None:

@@ -2,7 +2,9 @@
 
 Only stories still live in the time window are loaded, plus the document frequencies, so the
 cost of placing an article does not grow with the archive. The clusterer stays in memory across
-the batches of one ingest run; a failed transaction drops it so the next batch reloads the truth.
+the batches of one ingest run while no other writer touches stories (meta 'stories_version', moved
+by triggers on every story change, says so); otherwise, and after a failed transaction, the next
+batch re-reads the truth inside its own write transaction, so two writers never collide on ids.
 """
 
 from __future__ import annotations
@@ -18,6 +20,12 @@ from engine.stories import DAY, Story, StoryClusterer, StoryParams, StoryState, 
 from index.store import from_blob, to_blob
 
 
+def stories_version(conn: sqlite3.Connection) -> int:
+    """The counter every story change moves (schema triggers); created at 0 where a store lacks it."""
+    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('stories_version', '0')")
+    return int(conn.execute("SELECT value FROM meta WHERE key = 'stories_version'").fetchone()[0])
+
+
 def iso(days: float | None) -> str | None:
     if days is None:
         return None
@@ -30,6 +38,7 @@ class StoryKeeper:
     def __init__(self, params: StoryParams) -> None:
         self.params = params
         self.clusterer: StoryClusterer | None = None
+        self.version = -1  # meta 'stories_version' after this keeper's last write
 
     def load(self, conn: sqlite3.Connection) -> StoryClusterer:
         clock_raw = conn.execute("SELECT value FROM meta WHERE key = 'story_clock'").fetchone()
@@ -62,7 +71,8 @@ class StoryKeeper:
             raise
 
     def _assign(self, conn: sqlite3.Connection, added: list[tuple[int, Article]]) -> None:
-        if self.clusterer is None:
+        version = stories_version(conn)
+        if self.clusterer is None or version != self.version:  # another writer changed stories: re-read
             self.clusterer = self.load(conn)
         clusterer = self.clusterer
         state = clusterer.state
@@ -98,6 +108,8 @@ class StoryKeeper:
                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(state.clock),))
         # article_story only needs the batch's originals; forget the rest so memory stays flat
         state.article_story = {k: v for k, v in state.article_story.items() if k in mapping}
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'stories_version'")
+        self.version = stories_version(conn)  # a rollback restores an older value, so state reloads
 
     def _ensure_loaded(self, conn: sqlite3.Connection, story_id: int) -> None:
         """A cold story comes back into memory when a copy of one of its articles arrives."""

@@ -4,8 +4,10 @@ Each backend wraps a faiss index inside an ``IndexIDMap2`` so callers work with 
 (SQLite rowids) rather than faiss' insertion positions. Vectors are expected to be L2-normalized float32,
 so inner product equals cosine similarity.
 
-Files hold one index each: ``MAGIC | u64 header length | JSON header | int64 tombstones | faiss index``.
-A single file (instead of index + sidecar) lets ``save`` be atomic with one ``os.replace``.
+Files hold one index each: ``MAGIC | u64 header length | JSON header | int64 tombstones | faiss index |
+TRAILER_MAGIC | u64 length | u32 crc32``; the trailer's checksum covers every byte before it, so a file
+damaged anywhere is refused before faiss reads a byte of it (faiss trusts the counts it reads). A single
+file (instead of index + sidecar) lets ``save`` be atomic with one ``os.replace``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import struct
 import tempfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +27,9 @@ import faiss
 import numpy as np
 
 MAGIC = b"NPANN001"
+TRAILER_MAGIC = b"NPANNCRC"
+TRAILER = struct.Struct("<8sQI")  # magic, bytes before the trailer, crc32 of those bytes
+MAX_HEADER_BYTES = 1 << 20
 MISSING_ID = -1
 
 
@@ -110,16 +116,20 @@ class ANN(abc.ABC):
         path = Path(path)
         tombstones = self._tombstones().astype("<i8")
         header = json.dumps(
-            {"layout": self.layout, "dim": self.dim, "params": self.params, "tombstones": len(tombstones)}
+            {"layout": self.layout, "dim": self.dim, "params": self.params, "tombstones": len(tombstones),
+             "checksum": "crc32-trailer"}
         ).encode()
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(MAGIC + struct.pack("<Q", len(header)) + header + tombstones.tobytes())
-                faiss.write_index(self._index, faiss.PyCallbackIOWriter(f.write))
+                summed = _Summed(f)
+                summed.write(MAGIC + struct.pack("<Q", len(header)) + header + tombstones.tobytes())
+                faiss.write_index(self._index, faiss.PyCallbackIOWriter(summed.write))
+                f.write(TRAILER.pack(TRAILER_MAGIC, summed.size, summed.crc))
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+            fsync_dir(path.parent)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -138,14 +148,20 @@ class ANN(abc.ABC):
             if f.read(len(MAGIC)) != MAGIC:
                 raise ValueError(f"{path}: not a newsprism ANN file")
             (size,) = struct.unpack("<Q", _read_exact(f, 8))
-            header = json.loads(_read_exact(f, size))
-            layout = header.get("layout")
+            if size > MAX_HEADER_BYTES:
+                raise ValueError(f"{path}: corrupt header (claims {size} bytes)")
+            header = _checked_header(_read_exact(f, size), path)
+            layout = header["layout"]
             backend = ANN._registry.get(layout)
             if backend is None or not issubclass(backend, cls):
                 raise ValueError(f"{path}: layout {layout!r} cannot be loaded as {cls.__name__}")
+            if header.get("checksum") == "crc32-trailer":
+                _verify_trailer(f, path)  # leaves f where it was
+            if 8 * header["tombstones"] > os.fstat(f.fileno()).st_size:
+                raise ValueError(f"{path}: truncated ANN file")
             tombstones = np.frombuffer(_read_exact(f, 8 * header["tombstones"]), dtype="<i8").astype(np.int64)
             index = faiss.read_index(faiss.PyCallbackIOReader(f.read))  # RuntimeError if corrupt
-        if index.d != header["dim"] or len(tombstones) and tombstones.max() >= index.ntotal:
+        if index.d != header["dim"] or len(tombstones) and (tombstones.max() >= index.ntotal or tombstones.min() < 0):
             raise ValueError(f"{path}: header does not match the stored index")
         ann = backend.__new__(backend)
         ann.dim = int(header["dim"])
@@ -203,6 +219,66 @@ def search_threads(queries: int) -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+class _Summed:
+    """A writer that counts and checksums what passes through it (the trailer of a saved file)."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f, self.size, self.crc = f, 0, 0
+
+    def write(self, data: bytes) -> int:
+        self.f.write(data)
+        self.size += len(data)
+        self.crc = zlib.crc32(data, self.crc)
+        return len(data)
+
+
+def _verify_trailer(f: BinaryIO, path: Path | str) -> None:
+    """Refuse a file whose bytes do not match the checksum written with them (torn, truncated, damaged)."""
+    here = f.tell()
+    total = os.fstat(f.fileno()).st_size
+    if total < TRAILER.size:
+        raise ValueError(f"{path}: truncated ANN file")
+    f.seek(total - TRAILER.size)
+    magic, size, crc = TRAILER.unpack(f.read(TRAILER.size))
+    if magic != TRAILER_MAGIC or size != total - TRAILER.size:
+        raise ValueError(f"{path}: truncated ANN file (no checksum trailer where it belongs)")
+    f.seek(0)
+    running, left = 0, size
+    while left:
+        chunk = f.read(min(left, 1 << 24))
+        if not chunk:
+            raise ValueError(f"{path}: truncated ANN file")
+        running = zlib.crc32(chunk, running)
+        left -= len(chunk)
+    if running != crc:
+        raise ValueError(f"{path}: corrupt ANN file (checksum mismatch)")
+    f.seek(here)
+
+
+def _checked_header(raw: bytes, path: Path | str) -> dict[str, Any]:
+    """The JSON header, with the fields load relies on present and of the right kind."""
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: corrupt header") from exc
+    ok = (isinstance(header, dict) and isinstance(header.get("layout"), str)
+          and isinstance(header.get("dim"), int) and header["dim"] > 0
+          and isinstance(header.get("tombstones"), int) and header["tombstones"] >= 0
+          and isinstance(header.get("params"), dict))
+    if not ok:
+        raise ValueError(f"{path}: corrupt header")
+    return header
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in `folder` durable (the directory entry itself is data)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _read_exact(f: BinaryIO, n: int) -> bytes:
