@@ -6,10 +6,12 @@ Every command that reads or writes a store takes --db, else the store named in s
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -474,6 +476,35 @@ def recluster(since: str | None, db: str | None, as_json: bool) -> None:
                    f"{result['removed']} emptied stories removed")
 
 
+def story_or_files(func: Callable) -> Callable:
+    """[STORY_ID] or --input FILE...: one --input takes every file after it (as a shell glob gives
+    them), --input may also repeat; the command gets `story_id` (int or None) and `inputs`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, targets: tuple[str, ...], inputs: tuple[str, ...], **kwargs: Any) -> Any:
+        story_id, files = resolve_targets(targets, inputs)
+        return func(*args, story_id=story_id, inputs=files, **kwargs)
+
+    wrapper = click.option("--input", "inputs", multiple=True, metavar="FILE...",
+                           help="article files (any ingest format), one or more after --input; no store")(wrapper)
+    return click.argument("targets", nargs=-1, metavar="[STORY_ID]")(wrapper)
+
+
+def resolve_targets(targets: tuple[str, ...], inputs: tuple[str, ...]) -> tuple[int | None, tuple[str, ...]]:
+    """Words after the command: the story id, or (after --input) more files."""
+    if inputs:
+        story = next((t for t in targets if t.isdigit() and not Path(t).exists()), None)
+        if story is not None:
+            raise click.UsageError(f"give a STORY_ID or --input FILE..., not both (story {story} and --input)")
+        return None, (*inputs, *targets)
+    if len(targets) > 1:
+        raise click.UsageError(f"one STORY_ID, not {len(targets)} (several article files: --input FILE...)")
+    if targets and not targets[0].isdigit():
+        raise click.BadParameter(f"{targets[0]!r} is not a story id (a number); article files go after --input",
+                                 param_hint="STORY_ID")
+    return (int(targets[0]) if targets else None), ()
+
+
 def story_or_input(db: str | None, story_id: int | None, inputs: tuple[str, ...]):
     """The articles a command works on: a stored story, or files read without touching a store."""
     if (story_id is None) == (not inputs):
@@ -500,8 +531,7 @@ def story_or_input(db: str | None, story_id: int | None, inputs: tuple[str, ...]
 
 
 @cli.command()
-@click.argument("story_id", type=int, required=False)
-@click.option("--input", "inputs", multiple=True, metavar="FILE", help="article files (any ingest format); no store")
+@story_or_files
 @click.option("--words", type=int, help="word budget (whole sentences) [default: summary_words setting]")
 @click.option("--sentences", "n_sentences", type=int, help="number of sentences instead of a word budget")
 @click.option("--query", help="focus the summary on this question or topic")
@@ -534,8 +564,7 @@ def summarize(story_id: int | None, inputs: tuple[str, ...], words: int | None, 
 
 
 @cli.command()
-@click.argument("story_id", type=int, required=False)
-@click.option("--input", "inputs", multiple=True, metavar="FILE", help="article files (any ingest format); no store")
+@story_or_files
 @click.option("--limit", type=int, help="at most this many claims in --json (conflicts always come whole)")
 @click.option("--offset", type=int, default=0, help="skip this many claims (paging)")
 @db_option
@@ -568,8 +597,6 @@ def write_story_reports(newsroom, folder: str, groups=None) -> dict:
 
     Shared by `report --all` and the demo tour; returns the overview data with "index", the page's path.
     """
-    from pathlib import Path
-
     from engine import report as reports
 
     out = Path(folder)
@@ -588,8 +615,7 @@ def write_story_reports(newsroom, folder: str, groups=None) -> dict:
 
 
 @cli.command()
-@click.argument("story_id", type=int, required=False)
-@click.option("--input", "inputs", multiple=True, metavar="FILE", help="article files (any ingest format); no store")
+@story_or_files
 @click.option("--all", "all_stories", is_flag=True, help="every stored story, with an overview page (--html-dir)")
 @click.option("--html", "html_out", metavar="OUT.html", type=click.Path(dir_okay=False),
               help="write the self-contained HTML report here")

@@ -126,6 +126,11 @@ def _read_bytes(data: bytes, origin: str, ext: str | None) -> Iterator[Item]:
     if ext in JSONL_EXT:
         yield from read_jsonl_lines(io.BytesIO(data), origin)
         return
+    if ext in CSV_EXT:  # row by row: a bad byte costs only its row (kept as a surrogate, then refused)
+        text = data.decode("utf-8-sig", "surrogateescape")
+        yield from read_csv(text, origin, "\t" if ext == ".tsv" else ",") if text.strip() else [
+            Rejection(origin, "empty file")]
+        return
     text, error = _decode(data, origin)
     if error:
         yield error
@@ -268,6 +273,9 @@ def _array_entries(text: str) -> list[tuple[int, int]] | None:
     return spans if target is not None else None
 
 
+_BAD_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, as surrogateescape keeps it
+
+
 def read_csv(text: str, origin: str, delimiter: str) -> Iterator[Item]:
     csv.field_size_limit(sys.maxsize)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -283,6 +291,10 @@ def read_csv(text: str, origin: str, delimiter: str) -> Iterator[Item]:
         where = f"{origin}:{reader.line_num}"
         if None in row:  # more cells than header columns
             yield Rejection(where, f"{len(row[None]) } more cells than the header has columns")
+            continue
+        bad = next((m for v in row.values() if isinstance(v, str) for m in _BAD_BYTE.finditer(v)), None)
+        if bad is not None:
+            yield Rejection(where, f"not UTF-8 (bad byte 0x{ord(bad.group()) - 0xDC00:02x})")
             continue
         yield RawItem({k.strip().lower(): v for k, v in row.items() if k}, where)
 

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from api.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = ROOT.parent / "shared"  # read-only data beside a working checkout; a user's clone has none
 SEED = SHARED / "seeds" / "000_0480864b8300040a.txt"
+FIXTURES = ROOT / "tests" / "fixtures"
 DEMO = ROOT / "engine" / "demo"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -36,8 +37,16 @@ def cli_json(*args: str, input: str | bytes | None = None):
 
 
 @pytest.fixture(scope="session")
+def seed_like_path() -> Path:
+    """The tests' own seed-shaped article (date line, site boilerplate), in every checkout."""
+    return FIXTURES / "seed_like.txt"
+
+
+@pytest.fixture(scope="session")
 def seed_path() -> Path:
-    assert SEED.exists(), f"the seed article is expected at {SEED} (../shared beside the checkout)"
+    """The real scraped seed: only where ../shared sits beside the checkout."""
+    if not SEED.exists():
+        pytest.skip(f"the real seed is not here ({SEED}); the tests' own fixture covers the same checks")
     return SEED
 
 

@@ -36,6 +36,27 @@ def test_offsets_and_paragraphs_point_back_into_the_text():
         assert text[span.start:span.end] == span.text
 
 
+def read_one(path):
+    """One text file through read, normalise, clean and split, as ingest runs them."""
+    articles, rejected = normalize(list(read_paths([str(path)])), 200_000)
+    assert not rejected
+    articles, _ = clean(articles, {})
+    return split(articles)[0]
+
+
+def test_seed_like_article_reads_date_drops_boilerplate_and_splits_right(seed_like_path):
+    article = read_one(seed_like_path)
+    assert article.published == "2024-03-12T00:00:00Z"
+    body = [s.text for s in article.body()]
+    joined = " ".join(body).lower()
+    assert "audio is created" not in joined and "share this" not in joined and "newsletter" not in joined
+    assert len(body) == 9
+    assert body[1] == "The breach, about 40 metres wide, opened near the old grain terminal at 4:15 a.m. local time."
+    assert body[3].startswith("Gov. Elena Marsh said") and body[3].endswith("at St. Luke's Hospital.")
+    assert body[4].endswith('"at the end of its design life and cannot be relied on in a 50-year flood."')
+    assert "according to the U.S.-funded river monitoring network." in body[6]
+
+
 def test_seed_article_reads_date_drops_boilerplate_and_splits_right(seed_path):
     items = list(read_paths([str(seed_path)]))
     articles, rejected = normalize(items, 200_000)
