@@ -27,6 +27,7 @@ CREATE INDEX IF NOT EXISTS articles_outlet ON articles(outlet, published);
 CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
 CREATE INDEX IF NOT EXISTS articles_story ON articles(story_id);
 CREATE INDEX IF NOT EXISTS articles_copy ON articles(copy_of);
+CREATE INDEX IF NOT EXISTS articles_with_vec ON articles(aid) WHERE vec IS NOT NULL;  -- FAISS catch-up reads it
 
 -- every version of every article, the current one included (corrections keep their history)
 CREATE TABLE IF NOT EXISTS article_versions (
