@@ -19,8 +19,8 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictInt,
     StrictStr,
+    conint,
     field_validator,
     model_validator,
 )
@@ -82,7 +82,6 @@ OFFSET = r"(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])"
 ISO_DATE_SYNTAX = rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?:T{TIME}{OFFSET}?)?"
 DATE_HELP = ("ISO 8601 date or date-time, e.g. 2025-03-05 or 2025-03-05T14:30:00Z (offsets up to ±14:59); "
              "a time without offset is UTC")
-ID_PATTERN = r"\S"  # an id is more than blanks
 
 
 def digits(lo: int, hi: int, width: int) -> str:
@@ -158,16 +157,15 @@ def iso_date(value: str) -> datetime | None:
 
 
 def letter_pattern() -> str:
-    """A regex class for exactly the characters `str.isalpha()` takes: word characters without digits,
-    `_` and the numerals (²,  Ⅻ...) that Python counts as word characters."""
-    numerals = [c for c in range(sys.maxunicode + 1) if chr(c).isalnum() and not chr(c).isalpha()
-                and not chr(c).isdecimal()]
-    ranges, start = [], numerals[0]
-    for prev, code in itertools.pairwise([*numerals, -1]):
+    """A regex class of exactly the characters `str.isalpha()` takes, spelt out (A-Za-z and literal
+    characters, no `\\w`): Python, ECMA-262 and Rust read it alike, so a client's validator agrees with ours."""
+    letters = [c for c in range(sys.maxunicode + 1) if chr(c).isalpha()]
+    ranges, start = [], letters[0]
+    for prev, code in itertools.pairwise([*letters, -1]):
         if code != prev + 1:
             ranges.append(chr(start) if start == prev else f"{chr(start)}-{chr(prev)}")
             start = code
-    return rf"[^\W\d_{''.join(ranges)}]"
+    return f"[{''.join(ranges)}]"
 
 
 LETTER = letter_pattern()
@@ -208,7 +206,9 @@ def whole_number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-JsonInt = Annotated[StrictInt, BeforeValidator(whole_number)]
+def json_int(ge: int, le: int) -> Any:
+    """An integer between ge and le; the bounds sit on the integer itself so the schema states them."""
+    return Annotated[conint(strict=True, ge=ge, le=le), BeforeValidator(whole_number)]
 ARTICLE_EXAMPLE = {
     "id": "bridge-01", "title": "Harbour bridge reopens in Kellhaven", "source": "Test Wire",
     "text": "The harbour bridge in Kellhaven reopened on Tuesday after three weeks of repairs, the city said.",
@@ -216,7 +216,7 @@ ARTICLE_EXAMPLE = {
 IsoDate = Annotated[StrictStr, AfterValidator(check_date),
                     Field(max_length=MAX_DATE_CHARS, json_schema_extra={"pattern": ISO_DATE_SYNTAX})] | None
 Outlet = Annotated[StrictStr, Field(max_length=MAX_OUTLET_CHARS)] | None
-ArticleIdIn = Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)]
+ArticleIdIn = Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID_CHARS)]
 
 
 class ArticleIn(BaseModel):
@@ -226,7 +226,7 @@ class ArticleIn(BaseModel):
 
     model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [ARTICLE_EXAMPLE]})
 
-    id: ArticleIdIn | Annotated[JsonInt, Field(ge=-(2**53), le=2**53)] | None = Field(
+    id: ArticleIdIn | json_int(-(2**53), 2**53) | None = Field(
         None, description="kept as the article's id; default: a stable hash of url or text")
     title: Annotated[StrictStr, Field(max_length=MAX_TITLE_CHARS)] | None = None
     text: StrictStr = Field(min_length=1, json_schema_extra={"pattern": LETTER},
@@ -281,9 +281,9 @@ class SummarizeRequest(ArticleBatch):
     model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [
         {"articles": [ARTICLE_EXAMPLE], "words": 60, "query": "when did the bridge reopen?"}]})
 
-    words: Annotated[JsonInt, Field(ge=1, le=5000)] | None = Field(
+    words: json_int(1, 5000) | None = Field(
         None, description="word budget (default: summary_words setting)")
-    sentences: Annotated[JsonInt, Field(ge=1, le=200)] | None = Field(
+    sentences: json_int(1, 200) | None = Field(
         None, description="number of sentences instead of a word budget")
     query: Annotated[StrictStr, Field(max_length=MAX_QUERY_CHARS)] | None = Field(
         None, description="focus the summary on this question or topic")
@@ -465,7 +465,7 @@ class StoryOut(BaseModel):
     offset: int | None = None
 
 
-StoryIdIn = Annotated[JsonInt, Field(ge=0, le=2**53)]
+StoryIdIn = json_int(0, 2**53)
 
 
 class MergeIn(BaseModel):
@@ -496,7 +496,7 @@ class MoveIn(BaseModel):
 class RenameIn(BaseModel):
     model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [{"label": "Kellhaven ferry disaster"}]})
 
-    label: StrictStr = Field(min_length=1, max_length=MAX_TITLE_CHARS, pattern=ID_PATTERN)
+    label: StrictStr = Field(min_length=1, max_length=MAX_TITLE_CHARS)
 
 
 class StoriesOut(BaseModel):
