@@ -358,7 +358,7 @@ def test_bad_bodies_are_readable_422(client: TestClient) -> None:
     assert_error(client.post("/summarize", json={"articles": [{"text": "x"}], "sentences": -2}), 422, "sentences")
     lone = b'{"articles": [{"text": "broken \\ud800 surrogate text"}]}'
     assert_error(client.post("/articles", content=lone, headers={**AUTH, "Content-Type": "application/json"}),
-                 422, "articles[0]", "surrogate")
+                 422, "articles[0].text", "unicode")
 
 
 def test_unknown_routes_and_methods_answer_json(client: TestClient) -> None:
@@ -403,7 +403,7 @@ def test_schema_states_the_limits_dates_examples_and_links(client: TestClient) -
     assert all(branch.get("maxItems", branch.get("properties", {}).get("articles", {}).get("maxItems")) == MAX_BATCH
                for branch in components["ArticleBatch"]["oneOf"])
     since = next(p for p in schema["paths"]["/search"]["get"]["parameters"] if p["name"] == "since")
-    pattern = re.compile(since["schema"]["anyOf"][0]["pattern"])
+    pattern = re.compile(since["schema"]["pattern"])
     today = datetime.now(UTC).date()
     for day, ok in [("1900-01-01", False), ("1900-01-02", True), ("2000-02-29", True), ("2100-01-01", False),
                     ("2025-02-29", False), ("2025-03-05T14:30:00Z", True), ("2025-03-05T14:30+14:00", True),
@@ -432,7 +432,8 @@ def test_date_pattern_is_the_calendar() -> None:
     while day <= last + timedelta(days=40):
         assert bool(pattern.search(day.isoformat())) == (first <= day <= last), day
         day += timedelta(days=1)
-    for text in ["2001-02-29", "2003-04-31", "2001-13-01", "2001-00-10", "2001-01-00", "2001-1-01", "2001-01-01\n"]:
+    for text in ["2001-02-29", "2003-04-31", "2001-13-01", "2001-00-10", "2001-01-00", "2001-1-01",
+                 "2001-01-01T10:00+15:00", "2001-01-01T24:00", "2001-01-01 10:00"]:
         assert not pattern.search(text), text
 
 

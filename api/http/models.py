@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictStr,
+    WithJsonSchema,
     conint,
     field_validator,
     model_validator,
@@ -174,23 +175,6 @@ LETTER = letter_pattern()
 # -- articles in ----------------------------------------------------------------------------------
 
 
-def check_unicode(value: Any) -> None:
-    """JSON may carry lone surrogates (`"\\ud800"`) that no store or tokenizer can take: refuse them up front."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise PydanticCustomError("unicode", "text holds a lone surrogate at character {at}, not valid Unicode",
-                                      {"at": exc.start}) from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_unicode(key)
-            check_unicode(item)
-    elif isinstance(value, list):
-        for item in value:
-            check_unicode(item)
-
-
 def check_date(value: str) -> str:
     if iso_date(value) is None:
         raise PydanticCustomError("date", "not an ISO 8601 date: '{value}' (e.g. 2025-03-05 or 2025-03-05T14:30:00Z)",
@@ -217,6 +201,21 @@ IsoDate = Annotated[StrictStr, AfterValidator(check_date),
                     Field(max_length=MAX_DATE_CHARS, json_schema_extra={"pattern": ISO_DATE_SYNTAX})] | None
 Outlet = Annotated[StrictStr, Field(max_length=MAX_OUTLET_CHARS)] | None
 ArticleIdIn = Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID_CHARS)]
+SAFE_INTEGER = 2**53  # the integers every JSON reader holds exactly
+
+
+def number_id(value: Any) -> Any:
+    """A numeric id (as many CMS exports have) is kept as its digits."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= SAFE_INTEGER:
+        return str(value)
+    return value
+
+
+ArticleIdOrNumber = Annotated[ArticleIdIn, BeforeValidator(number_id), WithJsonSchema({"anyOf": [
+    {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS},
+    {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER}]})]
 
 
 class ArticleIn(BaseModel):
@@ -226,7 +225,7 @@ class ArticleIn(BaseModel):
 
     model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [ARTICLE_EXAMPLE]})
 
-    id: ArticleIdIn | json_int(-(2**53), 2**53) | None = Field(
+    id: ArticleIdOrNumber | None = Field(
         None, description="kept as the article's id; default: a stable hash of url or text")
     title: Annotated[StrictStr, Field(max_length=MAX_TITLE_CHARS)] | None = None
     text: StrictStr = Field(min_length=1, json_schema_extra={"pattern": LETTER},
@@ -244,11 +243,6 @@ class ArticleIn(BaseModel):
         if not any(ch.isalpha() for ch in value):
             raise PydanticCustomError("no_letter", "text holds no letter: nothing to read")
         return value
-
-    @model_validator(mode="after")
-    def valid_unicode(self) -> ArticleIn:
-        check_unicode(self.model_dump())
-        return self
 
     def fields(self) -> dict[str, Any]:
         """The raw fields for the ingest stages, unset ones left out."""
@@ -293,11 +287,6 @@ class SummarizeRequest(ArticleBatch):
     @classmethod
     def bare_list(cls, data: Any) -> Any:
         return data
-
-    @model_validator(mode="after")
-    def valid_query(self) -> SummarizeRequest:
-        check_unicode(self.query)
-        return self
 
 
 # -- ingest report --------------------------------------------------------------------------------
@@ -465,7 +454,7 @@ class StoryOut(BaseModel):
     offset: int | None = None
 
 
-StoryIdIn = json_int(0, 2**53)
+StoryIdIn = json_int(0, SAFE_INTEGER)
 
 
 class MergeIn(BaseModel):
@@ -630,8 +619,8 @@ class HealthOut(BaseModel):
     store: str
     model: str
     model_loaded: bool
-    articles: int | None
-    stories: int | None
+    articles: int | None = Field(None, description="null while the store cannot be read")
+    stories: int | None = None
     message: str | None = None
 
 
