@@ -124,6 +124,16 @@ def test_a_batch_against_the_schema_is_422_naming_the_field(client: TestClient, 
     assert client.get("/stats").json()["articles"] == before
 
 
+def test_a_url_no_parser_reads_is_kept_not_a_crash(client: TestClient) -> None:
+    """Found by schemathesis: a `]` in a URL made the outlet lookup raise (500)."""
+    article = {"id": "odd-url", "url": "67\u0003H]", "text": "The ferry service to Skarsholm resumed on Friday."}
+    report = client.post("/articles", json=[article], headers=AUTH)
+    assert report.status_code == 200 and report.json()["ids"] == ["odd-url"], report.text
+    stored = client.get("/articles/odd-url").json()
+    assert stored["url"] == article["url"] and stored["outlet"] == "unknown"
+    assert client.post("/summarize", json={"articles": [article]}).status_code == 200
+
+
 @pytest.mark.parametrize("text", ["Advertisement", "Share this article", "Subscribe to our newsletter for updates"])
 def test_a_batch_with_nothing_storable_is_422(client: TestClient, text: str) -> None:
     body = assert_error(client.post("/articles", json=[{"text": text}], headers=AUTH), 422, "nothing", "articles[0]")
