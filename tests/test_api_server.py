@@ -129,6 +129,5 @@ def test_schemathesis_every_phase_every_check(server: Served) -> None:
     assert run.returncode == 0, output[-12000:]
     for phase in PHASES:
         assert f"✅  {phase}" in output, output[-6000:]
-    assert "0 failures" in output or "passed" in output.splitlines()[-1], output[-3000:]
     assert "18 selected / 18 total" in output
     server.assert_no_tracebacks()
