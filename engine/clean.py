@@ -104,9 +104,13 @@ def normalize_date(value: str | None) -> str | None:
 
 
 def domain_of(url: str | None) -> str | None:
+    """The site of a URL, or None when there is none to read (`urlparse` raises on a stray `[` or `]`)."""
     if not url:
         return None
-    host = urlparse(url if "//" in url else f"//{url}").hostname or ""
+    try:
+        host = urlparse(url if "//" in url else f"//{url}").hostname or ""
+    except ValueError:
+        return None
     return host.removeprefix("www.") or None
 
 

@@ -63,9 +63,16 @@ def unencodable(article: Article) -> Rejection | None:
 
 
 def outlet_line_counts(articles: list[Article]) -> dict[str, dict[str, int]]:
-    """Per outlet, in how many of these articles each short line appears (boilerplate evidence)."""
+    """Per outlet, in how many of these articles each short line appears (boilerplate evidence).
+
+    One text sent several times counts once: repeating an article is no evidence that its lines are
+    boilerplate (a batch of one text twice would otherwise lose it as boilerplate)."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    seen: set[tuple[str, str]] = set()
     for article in articles:
+        if (article.outlet, article.digest) in seen:
+            continue
+        seen.add((article.outlet, article.digest))
         for key in {line_key(p) for p in paragraphs_of(article.text) if is_short_line(p)}:
             counts[article.outlet][key] += 1
     return {outlet: dict(keys) for outlet, keys in counts.items()}

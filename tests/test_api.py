@@ -7,16 +7,21 @@ their own, so the demo store stays as ingested for the tests that read it.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
 from api.http import create_app
+from api.http.models import LETTER, date_pattern
 from engine.config import Settings
 from tests.conftest import cli_json
 
@@ -88,17 +93,51 @@ def test_same_batch_again_is_all_duplicates(client: TestClient, ingested: dict, 
 
 def test_bare_list_with_rejections_named_by_origin(client: TestClient, demo_articles: list[dict]) -> None:
     good = variant(demo_articles[0], "bare")
-    response = client.post("/articles", json=[good, {"title": "no text here"}, {"text": "x " * (MAX_CHARS // 2 + 1)},
-                                              {"text": "Dated in a year no calendar holds.",
-                                               "published": "0001-01-01T00:00:00+05:00"}], headers=AUTH)
+    response = client.post("/articles", json=[good, {"text": "Advertisement", "source": "Test Wire"}], headers=AUTH)
     assert response.status_code == 200, response.text
     report = response.json()
     assert report["new"] + report["near_copy"] == 1 and report["ids"] == [good["id"]]
-    reasons = {r["origin"]: r["reason"] for r in report["rejections"]}
-    assert set(reasons) == {"articles[1]", "articles[2]", "articles[3]"}
-    assert "no article text" in reasons["articles[1]"]
-    assert str(MAX_CHARS) in reasons["articles[2]"] and "limit" in reasons["articles[2]"]
-    assert "date" in reasons["articles[3]"]
+    assert report["rejections"] == [{"origin": "articles[1]", "reason": "nothing left after removing boilerplate"}]
+
+
+@pytest.mark.parametrize(("article", "field", "words"), [
+    ({"title": "no text here"}, "articles[1].text", ["Field required"]),
+    ({"text": None}, "articles[1].text", ["valid string"]),
+    ({"text": ""}, "articles[1].text", ["at least 1 character"]),
+    ({"text": "  12 345 ²  "}, "articles[1].text", ["no letter"]),
+    ({"text": "x " * (MAX_CHARS // 2 + 1)}, "articles[1].text", [str(MAX_CHARS), "max_article_chars"]),
+    ({"text": "A date no calendar holds.", "published": "2025-02-30"}, "articles[1].published", ["2025-02-30"]),
+    ({"text": "Dated before year one in UTC.", "published": "0001-01-01T00:00:00+05:00"}, "articles[1].published",
+     ["ISO 8601"]),
+    ({"text": "A date in words.", "date": "March 5, 2025"}, "articles[1].date", ["ISO 8601"]),
+    ({"text": "A boolean date.", "date": False}, "articles[1].date", ["valid string"]),
+    ({"text": "A misspelt field.", "headline": "Lost"}, "articles[1].headline", ["not permitted"]),
+    ({"text": "An id too long.", "id": "x" * 257}, "articles[1].id", ["256"]),
+])
+def test_a_batch_against_the_schema_is_422_naming_the_field(client: TestClient, demo_articles: list[dict],
+                                                            article: dict, field: str, words: list[str]) -> None:
+    """What the schema refuses, the server refuses: the whole batch, nothing stored, the field named."""
+    before = client.get("/stats").json()["articles"]
+    good = variant(demo_articles[2], f"schema-{field}-{len(words[0])}")
+    body = assert_error(client.post("/articles", json=[good, article], headers=AUTH), 422, field, *words)
+    assert field in {d["field"] for d in body["detail"]}
+    assert client.get("/stats").json()["articles"] == before
+
+
+def test_a_url_no_parser_reads_is_kept_not_a_crash(client: TestClient) -> None:
+    """Found by schemathesis: a `]` in a URL made the outlet lookup raise (500)."""
+    article = {"id": "odd-url", "url": "67\u0003H]", "text": "The ferry service to Skarsholm resumed on Friday."}
+    report = client.post("/articles", json=[article], headers=AUTH)
+    assert report.status_code == 200 and report.json()["ids"] == ["odd-url"], report.text
+    stored = client.get("/articles/odd-url").json()
+    assert stored["url"] == article["url"] and stored["outlet"] == "unknown"
+    assert client.post("/summarize", json={"articles": [article]}).status_code == 200
+
+
+@pytest.mark.parametrize("text", ["Advertisement", "Share this article", "Subscribe to our newsletter for updates"])
+def test_a_batch_with_nothing_storable_is_422(client: TestClient, text: str) -> None:
+    body = assert_error(client.post("/articles", json=[{"text": text}], headers=AUTH), 422, "nothing", "articles[0]")
+    assert body["detail"][0]["field"] == "articles[0]" and body["detail"][0]["type"] == "rejected"
 
 
 def test_article_read_carries_untrusted_text_verbatim(client: TestClient) -> None:
@@ -195,6 +234,9 @@ def test_search_filters_levels_modes_paging(client: TestClient, ingested: dict) 
     ({}, "q"), ({"q": ""}, "q"), ({"q": "x", "k": 0}, "k"), ({"q": "x", "k": "many"}, "k"),
     ({"q": "x", "level": "paragraphs"}, "level"), ({"q": "x", "mode": "magic"}, "mode"),
     ({"q": "x", "since": "not a date"}, "since"), ({"q": "x", "until": "0001-01-01T00:00:00+05:00"}, "until"),
+    ({"q": "x", "since": ""}, "since"), ({"q": "x", "since": "2025-02-29"}, "since"),
+    ({"q": "x", "until": "5 March 2025"}, "until"), ({"q": "x", "offset": 901}, "offset"),
+    ({"q": "x" * 1001}, "q"), ({"q": "x", "lang": "x" * 17}, "lang"),
 ])
 def test_search_bad_parameters_are_422_naming_the_field(client: TestClient, params: dict, field: str) -> None:
     body = assert_error(client.get("/search", params=params), 422, field)
@@ -223,7 +265,7 @@ def test_one_story(client: TestClient, ferry_story: int) -> None:
     assert story["outlet_count"] >= 4
     assert_error(client.get("/stories/999999"), 404, "no story 999999")
     assert_error(client.get("/stories/-1"), 422, "story_id")
-    assert_error(client.get("/stories/abc"), 422, "story_id")
+    assert_error(client.get("/stories/abc"), 404)  # a story id is a number: no such path
 
 
 def test_story_summary(client: TestClient, ferry_story: int) -> None:
@@ -269,7 +311,7 @@ def test_story_report_page_and_variants(client: TestClient, ferry_story: int) ->
 def test_summarize_body_stores_nothing(client: TestClient, ingested: dict, demo_articles: list[dict]) -> None:
     before = client.get("/stats").json()["articles"]
     fresh = [variant(a, "summ") for a in demo_articles if a["id"].startswith("rates-")]
-    body = client.post("/summarize", json={"articles": [*fresh, {"title": "no text"}], "words": 60}).json()
+    body = client.post("/summarize", json={"articles": [*fresh, {"text": "Advertisement"}], "words": 60}).json()
     assert body["summary"] and body["words"] <= 60 and body["articles"] == len(fresh)
     assert [r["origin"] for r in body["rejections"]] == [f"articles[{len(fresh)}]"]
     assert all(s["article_id"].endswith("-summ") for s in body["summary"])
@@ -286,19 +328,19 @@ def test_compare_body(client: TestClient, demo_articles: list[dict]) -> None:
 
 @pytest.mark.parametrize("path", ["/summarize", "/compare"])
 def test_body_analyses_refuse_empty_and_oversized_batches(client: TestClient, path: str) -> None:
-    body = assert_error(client.post(path, json={"articles": [{"title": "no text"}]}), 422, "no article")
+    body = assert_error(client.post(path, json={"articles": [{"title": "no text"}]}), 422, "articles[0].text")
+    assert body["detail"][0]["field"] == "articles[0].text"
+    body = assert_error(client.post(path, json={"articles": [{"text": "Advertisement"}]}), 422, "no article")
     assert body["detail"][0]["field"] == "articles[0]"
-    assert_error(client.post(path, json={"articles": []}), 422)
-    assert_error(client.post(path, json={"articles": [{"text": "a b c"}] * (MAX_BATCH + 1)}), 413,
+    assert_error(client.post(path, json={"articles": []}), 422, "articles")
+    assert_error(client.post(path, json={"articles": [{"text": "a b c"}] * (MAX_BATCH + 1)}), 422,
                  str(MAX_BATCH), "max_batch")
 
 
-# -- limits and error shapes ---------------------------------------------------------------------------
-
-
-def test_batch_over_max_batch_is_413(client: TestClient) -> None:
-    assert_error(client.post("/articles", json=[{"text": "a b c"}] * (MAX_BATCH + 1), headers=AUTH), 413,
-                 f"{MAX_BATCH + 1} articles", str(MAX_BATCH), "max_batch")
+def test_batch_over_max_batch_is_422_naming_the_limit(client: TestClient) -> None:
+    body = assert_error(client.post("/articles", json=[{"text": "a b c"}] * (MAX_BATCH + 1), headers=AUTH), 422,
+                        f"{MAX_BATCH + 1} articles", str(MAX_BATCH), "max_batch")
+    assert body["detail"][0]["field"] == "articles"
 
 
 def test_body_over_max_body_bytes_is_413(client: TestClient) -> None:
@@ -326,12 +368,26 @@ def test_bad_bodies_are_readable_422(client: TestClient) -> None:
     assert_error(client.post("/summarize", json={"articles": [{"text": "x"}], "sentences": -2}), 422, "sentences")
     lone = b'{"articles": [{"text": "broken \\ud800 surrogate text"}]}'
     assert_error(client.post("/articles", content=lone, headers={**AUTH, "Content-Type": "application/json"}),
-                 422, "articles[0]", "surrogate")
+                 422, "articles[0].text", "unicode")
 
 
 def test_unknown_routes_and_methods_answer_json(client: TestClient) -> None:
     assert_error(client.get("/no/such/route"), 404)
     assert_error(client.put("/search"), 405)
+
+
+@pytest.mark.parametrize(("path", "allow"), [
+    ("/articles", "OPTIONS, POST"), ("/articles/ferry-01", "DELETE, GET, OPTIONS"),
+    ("/articles/a/b/c", "DELETE, GET, OPTIONS"), ("/stories/move", "OPTIONS, POST"), ("/stories", "GET, OPTIONS"),
+    ("/stories/3", "GET, OPTIONS"), ("/stories/3/merge", "OPTIONS, POST"), ("/search", "GET, OPTIONS"),
+])
+def test_options_and_405_name_every_method_of_the_path(client: TestClient, path: str, allow: str) -> None:
+    options = client.options(path)
+    assert options.status_code == 204 and options.headers["allow"] == allow
+    wrong = "PUT" if "POST" not in allow else "GET"
+    refused = client.request(wrong, path, headers=AUTH)
+    assert_error(refused, 405)
+    assert refused.headers["allow"] == allow
 
 
 def test_health_stats_and_docs(client: TestClient, ingested: dict) -> None:
@@ -344,6 +400,57 @@ def test_health_stats_and_docs(client: TestClient, ingested: dict) -> None:
     schema = client.get("/openapi.json").json()
     assert {"/articles", "/search", "/stories", "/stories/{story_id}/summary", "/stories/{story_id}/claims",
             "/compare", "/summarize", "/health", "/stats", "/stories/{story_id}/report"} <= set(schema["paths"])
+
+
+# -- the schema -------------------------------------------------------------------------------------
+
+
+def test_schema_states_the_limits_dates_examples_and_links(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    components = schema["components"]["schemas"]
+    assert components["ArticleIn"]["properties"]["text"]["maxLength"] == MAX_CHARS
+    assert components["ArticleIn"]["required"] == ["text"] and components["ArticleIn"]["additionalProperties"] is False
+    assert all(branch.get("maxItems", branch.get("properties", {}).get("articles", {}).get("maxItems")) == MAX_BATCH
+               for branch in components["ArticleBatch"]["oneOf"])
+    since = next(p for p in schema["paths"]["/search"]["get"]["parameters"] if p["name"] == "since")
+    pattern = re.compile(since["schema"]["pattern"])
+    today = datetime.now(UTC).date()
+    for day, ok in [("1900-01-01", False), ("1900-01-02", True), ("2000-02-29", True), ("2100-01-01", False),
+                    ("2025-02-29", False), ("2025-03-05T14:30:00Z", True), ("2025-03-05T14:30+14:00", True),
+                    ("2025-03-05T24:00", False), ("2025-03-05 14:30", False), (today.isoformat(), True),
+                    ((today + timedelta(days=1)).isoformat(), False)]:
+        assert bool(pattern.search(day)) == ok, day
+    operations = {op["operationId"]: op for path in schema["paths"].values() for op in path.values()}
+    for name, operation in operations.items():
+        for status, answer in operation["responses"].items():
+            assert answer.get("content"), (name, status)
+            for media in answer["content"].values():
+                assert "example" in media, (name, status)
+                validator = jsonschema.Draft202012Validator({**media["schema"], "components": schema["components"]})
+                assert not list(validator.iter_errors(media["example"])), (name, status)
+        links = operation["responses"]["200"].get("links", {})
+        assert all(link["operationId"] in operations for link in links.values())
+    assert {"splitStory", "renameStory", "getArticle"} <= set(operations["getStory"]["responses"]["200"]["links"])
+    assert {"mergeStories", "moveArticle"} <= set(operations["listStories"]["responses"]["200"]["links"])
+    assert "getArticle" in operations["ingestArticles"]["responses"]["200"]["links"]
+
+
+def test_date_pattern_is_the_calendar() -> None:
+    first, last = date(1999, 12, 20), date(2004, 3, 2)
+    pattern = re.compile(date_pattern(first, last))
+    day = first - timedelta(days=40)
+    while day <= last + timedelta(days=40):
+        assert bool(pattern.search(day.isoformat())) == (first <= day <= last), day
+        day += timedelta(days=1)
+    for text in ["2001-02-29", "2003-04-31", "2001-13-01", "2001-00-10", "2001-01-00", "2001-1-01",
+                 "2001-01-01T10:00+15:00", "2001-01-01T24:00", "2001-01-01 10:00"]:
+        assert not pattern.search(text), text
+
+
+def test_letter_pattern_is_isalpha_in_every_reading() -> None:
+    """The same characters whether read as Python (unicode or ASCII classes, as schemathesis does) would."""
+    for letter in (re.compile(LETTER), re.compile(LETTER, re.ASCII)):
+        assert all(bool(letter.match(chr(c))) == (chr(c).isalpha() and c < 0x10000) for c in range(sys.maxunicode + 1))
 
 
 # -- concurrency --------------------------------------------------------------------------------------

@@ -10,16 +10,21 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.deps import SerialEmbedder
-from api.http.models import ErrorOut
+from api.http.examples import EXAMPLES
+from api.http.models import EARLIEST_DATE, ISO_DATE_SYNTAX, ErrorOut, date_pattern
 from api.http.routers import analysis, articles, search, stories, system
 from engine.config import Settings, load_settings
 from engine.embed import get_embedder
@@ -99,9 +104,24 @@ async def validation_error(request: Request, exc: RequestValidationError) -> JSO
                         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
-async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method the router takes at this path (its own 405 names only the first route's methods)."""
+    methods = {"OPTIONS"}
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            methods.add(method)
+    return ", ".join(sorted(methods))
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    headers = exc.headers
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        if request.method == "OPTIONS":  # what this path supports: the answer OPTIONS asks for
+            return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
     body = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 async def store_error(request: Request, exc: StoreError) -> JSONResponse:
@@ -131,6 +151,40 @@ def package_version() -> str:
         return "0"
 
 
+def walk(node: Any) -> Any:
+    """Every dict in a JSON document, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def served_schema(app: FastAPI, settings: Settings, today: str) -> dict[str, Any]:
+    """The OpenAPI document with what code alone cannot state: this server's limits (max_batch,
+    max_article_chars), date patterns that are exact calendars up to today, and an example on every answer."""
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema["components"]["schemas"]
+    dates = date_pattern(EARLIEST_DATE, datetime.fromisoformat(today).date())
+    articles_ref = "#/components/schemas/ArticleIn"
+    for node in walk(schema):
+        if node.get("pattern") == ISO_DATE_SYNTAX:
+            node["pattern"] = dates
+        if node.get("type") == "array" and node.get("items", {}).get("$ref") == articles_ref:
+            node["maxItems"] = settings.max_batch
+    components["ArticleIn"]["properties"]["text"]["maxLength"] = settings.max_article_chars
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for answer in operation["responses"].values():
+                for media in answer.get("content", {}).values():
+                    name = media.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1]
+                    if "example" not in media and name in EXAMPLES:
+                        media["example"] = EXAMPLES[name]
+    return schema
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app over the store in `settings` (default: settings from file and environment)."""
     settings = settings or load_settings()
@@ -149,9 +203,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="One story through many outlets: ingest articles, search them, see stories, summaries "
                     "and claims across outlets. Writes need `Authorization: Bearer <key>` when the server has "
                     "an API key; reads are open. Errors are `{\"error\": ..., \"detail\": [...]}`.",
-        responses={400: {"model": ErrorOut, "description": "the body cannot be read (not UTF-8 JSON)"},
-                   422: {"model": ErrorOut, "description": "a parameter or body field is invalid (named in detail)"}},
     )
+    schemas: dict[str, dict[str, Any]] = {}
+
+    def openapi() -> dict[str, Any]:
+        """The schema, built once a day (its date patterns end today)."""
+        today = datetime.now(UTC).date().isoformat()
+        if today not in schemas:
+            schemas.clear()
+            schemas[today] = served_schema(app, settings, today)
+        app.openapi_schema = schemas[today]
+        return schemas[today]
+
+    app.openapi = openapi
     for module in (articles, search, stories, analysis, system):
         app.include_router(module.router)
     app.add_exception_handler(RequestValidationError, validation_error)

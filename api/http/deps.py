@@ -16,10 +16,11 @@ from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.http.models import ArticleIn
+from api.http.models import DATE_HELP, ISO_DATE_SYNTAX, ArticleIn, iso_date
 from engine.clean import DATE_FIELDS, first_field, normalize_date
 from engine.config import Settings
 from engine.embed import Embedder
+from engine.limits import MAX_DATE_CHARS, MAX_LANG_CHARS, MAX_OUTLET_CHARS
 from engine.records import RawItem, Rejection
 from index.newsroom import Newsroom
 from index.store import Filters
@@ -86,31 +87,29 @@ def require_key(request: Request,
 
 
 def date_bound(name: str, value: str | None, end: bool = False) -> str | None:
-    """An ISO UTC bound from a date a person writes; a bare end date covers its whole day (as the CLI)."""
-    if not value:
+    """An ISO UTC bound from an ISO date or date-time; a bare end date covers its whole day (as the CLI)."""
+    if value is None:
         return None
-    if end and len(value) == 10:
-        value = f"{value}T23:59:59Z"
-    parsed = safe_date(value)
+    parsed = iso_date(f"{value}T23:59:59Z" if end and len(value) == 10 else value)
     if parsed is None:
         raise RequestValidationError([{"loc": ("query", name), "type": "date",
-                                       "msg": f"not a date: {value!r} (use ISO, e.g. 2025-03-05)"}])
-    return parsed
+                                       "msg": f"not an ISO 8601 date: {value[:MAX_DATE_CHARS]!r} (e.g. 2025-03-05)"}])
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def safe_date(value: str) -> str | None:
-    """`normalize_date`, with the dates Python cannot hold in UTC (year 1 east of Greenwich...) as unreadable."""
-    try:
-        return normalize_date(value)
-    except (OverflowError, ValueError):
-        return None
+def date_query(description: str, **extra) -> Query:
+    """A date parameter: the schema carries the ISO syntax (made an exact calendar when the schema is served)."""
+    return Query(max_length=MAX_DATE_CHARS, description=f"{description}: {DATE_HELP}",
+                 json_schema_extra={"pattern": ISO_DATE_SYNTAX}, **extra)
 
 
 def article_filters(
-    outlet: Annotated[str | None, Query(max_length=200, description="only this outlet (case-insensitive)")] = None,
-    since: Annotated[str | None, Query(max_length=40, description="published on or after (ISO date)")] = None,
-    until: Annotated[str | None, Query(max_length=40, description="published on or before (ISO date)")] = None,
-    lang: Annotated[str | None, Query(max_length=8, description="language (ISO 639-1, e.g. en)")] = None,
+    outlet: Annotated[str | None, Query(max_length=MAX_OUTLET_CHARS,
+                                        description="only this outlet (case-insensitive)")] = None,
+    since: Annotated[str | None, date_query("published on or after")] = None,
+    until: Annotated[str | None, date_query("published on or before (a bare date: to its end)")] = None,
+    lang: Annotated[str | None, Query(max_length=MAX_LANG_CHARS, description="language (ISO 639-1, e.g. en)")]
+    = None,
 ) -> Filters:
     return Filters(outlet=outlet, lang=lang, since=date_bound("since", since),
                    until=date_bound("until", until, end=True))
@@ -123,11 +122,20 @@ def not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
 
 
-def check_batch(count: int, settings: Settings) -> None:
-    if count > settings.max_batch:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                            f"batch of {count} articles is over the limit of {settings.max_batch} per request "
-                            f"(max_batch); send it in smaller batches")
+def check_articles(articles: list[ArticleIn], settings: Settings) -> None:
+    """The limits the served schema states from settings (max_batch, max_article_chars), as 422 naming the field."""
+    errors = []
+    if len(articles) > settings.max_batch:
+        errors.append({"loc": ("body", "articles"), "type": "too_long",
+                       "msg": f"batch of {len(articles)} articles is over the limit of {settings.max_batch} per "
+                              f"request (max_batch); send it in smaller batches"})
+    else:
+        errors += [{"loc": ("body", "articles", i, "text"), "type": "string_too_long",
+                    "msg": f"text of {len(a.text)} characters is over the {settings.max_article_chars} limit "
+                           f"(max_article_chars)"}
+                   for i, a in enumerate(articles) if len(a.text) > settings.max_article_chars]
+    if errors:
+        raise RequestValidationError(errors)
 
 
 def raw_items(articles: list[ArticleIn]) -> list[RawItem | Rejection]:

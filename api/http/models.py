@@ -5,10 +5,35 @@ Responses mirror the dicts the engine returns (the CLI's --json shapes), so both
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import calendar
+import itertools
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    WithJsonSchema,
+    conint,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
+
+from engine.limits import (
+    MAX_DATE_CHARS,
+    MAX_ID_CHARS,
+    MAX_OUTLET_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_URL_CHARS,
+)
 
 # -- errors ---------------------------------------------------------------------------------------
 
@@ -28,48 +53,197 @@ class ErrorOut(BaseModel):
     detail: list[ErrorItem] = Field(default_factory=list)
 
 
+ERRORS: dict[int, tuple[str, ErrorOut]] = {
+    400: ("the body is not JSON text in UTF-8", ErrorOut(error="There was an error parsing the body")),
+    401: ("missing or wrong API key (writes, when the server has one)",
+          ErrorOut(error="writes need a valid API key in 'Authorization: Bearer <key>' (missing key)")),
+    404: ("no such story or article", ErrorOut(error="no story 42")),
+    413: ("the request body is over max_body_bytes",
+          ErrorOut(error="request body is over the limit of 20000000 bytes (max_body_bytes)")),
+    422: ("a parameter or body field is invalid, or nothing in the body could be used; `detail` names the fields",
+          ErrorOut(error="invalid request: articles[0].text: Field required",
+                   detail=[ErrorItem(field="articles[0].text", message="Field required", type="missing")])),
+    503: ("the store cannot be read, or the server is at its limit of heavy reads: try again",
+          ErrorOut(error="database is locked")),
+}
+
+
+def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a route can give, for its `responses`: each described, each with an example."""
+    return {code: {"model": ErrorOut, "description": ERRORS[code][0],
+                   "content": {"application/json": {"example": ERRORS[code][1].model_dump()}}} for code in codes}
+
+
+# -- the rules of input, stated once for the schema and the checks ---------------------------------
+
+EARLIEST_DATE = date(1900, 1, 2)  # on or after 1900-01-01 UTC at every offset (the store's range starts in 1900)
+TIME = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+OFFSET = r"(?:Z|[+-](?:0[0-9]|1[0-4]):[0-5][0-9])"
+ISO_DATE_SYNTAX = rf"[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}(?:T{TIME}{OFFSET}?)?"
+DATE_HELP = ("ISO 8601 date or date-time, e.g. 2025-03-05 or 2025-03-05T14:30:00Z (offsets up to ±14:59); "
+             "a time without offset is UTC")
+
+
+def digits(lo: int, hi: int, width: int) -> str:
+    """A regex for exactly the numbers lo..hi written with `width` digits, zero-padded."""
+    if width == 1:
+        return str(lo) if lo == hi else f"[{lo}-{hi}]"
+    size = 10 ** (width - 1)
+    (head_lo, rest_lo), (head_hi, rest_hi) = divmod(lo, size), divmod(hi, size)
+    if head_lo == head_hi:
+        return f"{head_lo}{digits(rest_lo, rest_hi, width - 1)}"
+    parts, tail = [], None
+    if rest_lo:
+        parts.append(f"{head_lo}{digits(rest_lo, size - 1, width - 1)}")
+        head_lo += 1
+    if rest_hi != size - 1:
+        tail = f"{head_hi}{digits(0, rest_hi, width - 1)}"
+        head_hi -= 1
+    if head_lo <= head_hi:
+        parts.append(digits(head_lo, head_hi, 1) + ("[0-9]" if width == 2 else f"[0-9]{{{width - 1}}}"))
+    parts += [tail] if tail else []
+    return parts[0] if len(parts) == 1 else f"(?:{'|'.join(parts)})"
+
+
+def month_days(start: tuple[int, int], end: tuple[int, int], leap: bool) -> str:
+    """A regex for the `MM-DD` days from `start` to `end` (month, day) of one year, leap or not."""
+    length = {m: calendar.monthrange(2024 if leap else 2023, m)[1] for m in range(1, 13)}
+    (m1, d1), (m2, d2) = start, end
+    if m1 == m2:
+        return f"{m1:02}-{digits(d1, d2, 2)}"
+    parts = [f"{m1:02}-{digits(d1, length[m1], 2)}"]
+    by_length: dict[int, list[int]] = {}
+    for month in range(m1 + 1, m2):
+        by_length.setdefault(length[month], []).append(month)
+    for days, months in by_length.items():
+        names = "|".join(f"{m:02}" for m in months)
+        parts.append(f"{names if len(months) == 1 else f'(?:{names})'}-{digits(1, days, 2)}")
+    parts.append(f"{m2:02}-{digits(1, d2, 2)}")
+    return f"(?:{'|'.join(parts)})"
+
+
+def date_pattern(first: date, last: date) -> str:
+    """The exact calendar days first..last as ISO dates, each with an optional time and offset.
+
+    Exact so that every string a client generates from the schema is a date the server takes, and
+    the range lies inside the one the server accepts (it refuses dates before 1900 or far in the future).
+    """
+    spans: list[str] = []
+
+    def span(year: int, start: tuple[int, int], end: tuple[int, int]) -> None:
+        spans.append(f"{year}-{month_days(start, end, calendar.isleap(year))}")
+
+    if first.year == last.year:
+        span(first.year, (first.month, first.day), (last.month, last.day))
+    else:
+        span(first.year, (first.month, first.day), (12, 31))
+        if first.year + 1 < last.year:
+            spans.append(f"{digits(first.year + 1, last.year - 1, 4)}-{month_days((1, 1), (12, 31), False)}")
+            leaps = [str(y) for y in range(first.year + 1, last.year) if calendar.isleap(y)]
+            spans += [f"(?:{'|'.join(leaps)})-02-29"] if leaps else []
+        span(last.year, (1, 1), (last.month, last.day))
+    return f"^(?:{'|'.join(spans)})(?:T{TIME}{OFFSET}?)?$"
+
+
+def iso_date(value: str) -> datetime | None:
+    """The UTC time a date parameter or field names, or None when it is not ISO 8601 as the schema says."""
+    if len(value) > MAX_DATE_CHARS or not re.fullmatch(ISO_DATE_SYNTAX, value):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):  # a day no calendar has (2025-02-30), or before year 1 in UTC
+        return None
+
+
+def letter_pattern() -> str:
+    """A regex class of the letters (`str.isalpha()`) of the Basic Multilingual Plane, spelt out as
+    literal ranges: Python, ECMA-262 (with or without the u flag) and Rust read it alike, and a client
+    draws from it quickly. Letters beyond U+FFFF (historic scripts, mathematical letters) alone do not count."""
+    letters = [c for c in range(0x10000) if chr(c).isalpha()]
+    ranges, start = [], letters[0]
+    for prev, code in itertools.pairwise([*letters, -1]):
+        if code != prev + 1:
+            ranges.append(chr(start) if start == prev else f"{chr(start)}-{chr(prev)}")
+            start = code
+    return f"[{''.join(ranges)}]"
+
+
+LETTER = letter_pattern()
+LETTER_RE = re.compile(LETTER)
+
+
 # -- articles in ----------------------------------------------------------------------------------
 
-Scalar = str | int | float
+
+def check_date(value: str) -> str:
+    if iso_date(value) is None:
+        raise PydanticCustomError("date", "not an ISO 8601 date: '{value}' (e.g. 2025-03-05 or 2025-03-05T14:30:00Z)",
+                                  {"value": value[:MAX_DATE_CHARS]})
+    return value
 
 
-def check_unicode(value: Any) -> None:
-    """JSON may carry lone surrogates (`"\\ud800"`) that no store or tokenizer can take: refuse them up front."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise PydanticCustomError("unicode", "text holds a lone surrogate at character {at}, not valid Unicode",
-                                      {"at": exc.start}) from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_unicode(key)
-            check_unicode(item)
-    elif isinstance(value, list):
-        for item in value:
-            check_unicode(item)
+STRICT = ConfigDict(strict=True, extra="forbid")
+
+
+def whole_number(value: Any) -> Any:
+    """JSON has one number type: 2.0 is the integer 2 (as JSON Schema says); 2.5, "2" and true stay refused."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def json_int(ge: int, le: int) -> Any:
+    """An integer between ge and le; the bounds sit on the integer itself so the schema states them."""
+    return Annotated[conint(strict=True, ge=ge, le=le), BeforeValidator(whole_number)]
+ARTICLE_EXAMPLE = {
+    "id": "bridge-01", "title": "Harbour bridge reopens in Kellhaven", "source": "Test Wire",
+    "text": "The harbour bridge in Kellhaven reopened on Tuesday after three weeks of repairs, the city said.",
+    "published": "2025-03-11T09:30:00Z", "url": "https://testwire.example/news/bridge-reopens"}
+IsoDate = Annotated[StrictStr, AfterValidator(check_date),
+                    Field(max_length=MAX_DATE_CHARS, json_schema_extra={"pattern": ISO_DATE_SYNTAX})] | None
+Outlet = Annotated[StrictStr, Field(max_length=MAX_OUTLET_CHARS)] | None
+ArticleIdIn = Annotated[StrictStr, Field(min_length=1, max_length=MAX_ID_CHARS)]
+SAFE_INTEGER = 2**53  # the integers every JSON reader holds exactly
+
+
+def number_id(value: Any) -> Any:
+    """A numeric id (as many CMS exports have) is kept as its digits."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= SAFE_INTEGER:
+        return str(value)
+    return value
+
+
+ArticleIdOrNumber = Annotated[ArticleIdIn, BeforeValidator(number_id), WithJsonSchema({"anyOf": [
+    {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS},
+    {"type": "integer", "minimum": -SAFE_INTEGER, "maximum": SAFE_INTEGER}]})]
 
 
 class ArticleIn(BaseModel):
-    """An article as ingest reads it; other field names ingest knows (body, headline, link...) pass through."""
+    """An article: `text` is required, the rest optional (null is the same as leaving a field out).
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"example": {
-        "id": "ferry-01", "title": "Ferry capsizes off Kellhaven", "text": "The passenger ferry Aurora capsized...",
-        "source": "Continental Press", "published": "2025-03-03T18:40:00Z", "url": "https://example.com/ferry"}})
+    Unknown fields are refused rather than dropped, so a misspelt field never silently loses a value."""
 
-    id: Scalar | None = Field(None, description="kept as the article's id; default: a stable hash of url or text")
-    title: str | None = None
-    text: str | None = Field(None, description="the article body (or `body` / `content`)")
-    source: str | None = Field(None, description="the outlet (or `outlet` / `publisher`; default: URL domain)")
-    outlet: str | None = None
-    published: Scalar | None = Field(None, description="publication date, ISO-8601 or a common date form")
-    date: Scalar | None = None
-    url: str | None = None
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [ARTICLE_EXAMPLE]})
 
-    @model_validator(mode="after")
-    def valid_unicode(self) -> ArticleIn:
-        check_unicode(self.model_dump())
-        return self
+    id: ArticleIdOrNumber | None = Field(
+        None, description="kept as the article's id; default: a stable hash of url or text")
+    title: Annotated[StrictStr, Field(max_length=MAX_TITLE_CHARS)] | None = None
+    text: StrictStr = Field(min_length=1, json_schema_extra={"pattern": LETTER},
+                            description="the article body, with at least one letter (of the BMP, as `pattern` "
+                                        "spells out); over max_article_chars is refused (maxLength: this server's)")
+    source: Outlet = Field(None, description="the outlet (default: the URL's domain)")
+    outlet: Outlet = Field(None, description="the same as `source` (used when `source` is not given)")
+    published: IsoDate = Field(None, description=f"publication date: {DATE_HELP}")
+    date: IsoDate = Field(None, description="the same as `published` (used when `published` is not given)")
+    url: Annotated[StrictStr, Field(max_length=MAX_URL_CHARS)] | None = None
+
+    @field_validator("text")
+    @classmethod
+    def has_letter(cls, value: str) -> str:
+        if not LETTER_RE.search(value):
+            raise PydanticCustomError("no_letter", "text holds no letter: nothing to read")
+        return value
 
     def fields(self) -> dict[str, Any]:
         """The raw fields for the ingest stages, unset ones left out."""
@@ -77,9 +251,11 @@ class ArticleIn(BaseModel):
 
 
 class ArticleBatch(BaseModel):
-    """`{"articles": [...]}`; a bare JSON list of articles is accepted as well."""
+    """`{"articles": [...]}`, or the bare list of articles; at most max_batch articles (the schema states it)."""
 
-    articles: list[ArticleIn]
+    model_config = ConfigDict(**STRICT, json_schema_extra=lambda schema, cls: bare_list_allowed(schema))
+
+    articles: list[ArticleIn] = Field(min_length=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -87,18 +263,31 @@ class ArticleBatch(BaseModel):
         return {"articles": data} if isinstance(data, list) else data
 
 
+def bare_list_allowed(schema: dict[str, Any]) -> None:
+    """The batch schema as sent: the object, or the bare list of its articles."""
+    obj = {key: schema.pop(key) for key in list(schema) if key not in {"title", "description"}}
+    schema["oneOf"] = [obj, {**obj["properties"]["articles"], "title": "bare list of articles"}]
+    schema["examples"] = [{"articles": [ARTICLE_EXAMPLE]}]
+
+
 class SummarizeRequest(ArticleBatch):
-    """Articles to summarize without storing them, with the summary options."""
+    """Articles to summarize without storing them, with the summary options (the object form only)."""
 
-    words: int | None = Field(None, ge=1, le=5000, description="word budget (default: summary_words setting)")
-    sentences: int | None = Field(None, ge=1, le=200, description="number of sentences instead of a word budget")
-    query: str | None = Field(None, max_length=2000, description="focus the summary on this question or topic")
-    truncate: bool = Field(False, description="fill the word budget exactly, cutting the last sentence")
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [
+        {"articles": [ARTICLE_EXAMPLE], "words": 60, "query": "when did the bridge reopen?"}]})
 
-    @model_validator(mode="after")
-    def valid_query(self) -> SummarizeRequest:
-        check_unicode(self.query)
-        return self
+    words: json_int(1, 5000) | None = Field(
+        None, description="word budget (default: summary_words setting)")
+    sentences: json_int(1, 200) | None = Field(
+        None, description="number of sentences instead of a word budget")
+    query: Annotated[StrictStr, Field(max_length=MAX_QUERY_CHARS)] | None = Field(
+        None, description="focus the summary on this question or topic")
+    truncate: StrictBool = Field(False, description="fill the word budget exactly, cutting the last sentence")
+
+    @model_validator(mode="before")
+    @classmethod
+    def bare_list(cls, data: Any) -> Any:
+        return data
 
 
 # -- ingest report --------------------------------------------------------------------------------
@@ -266,27 +455,38 @@ class StoryOut(BaseModel):
     offset: int | None = None
 
 
+StoryIdIn = json_int(0, SAFE_INTEGER)
+
+
 class MergeIn(BaseModel):
     """Merge story `other` into the story in the path."""
 
-    other: int = Field(ge=0, le=2**53)
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [{"other": 4}]})
+
+    other: StoryIdIn
 
 
 class SplitIn(BaseModel):
     """These articles of the story leave it and form a new story."""
 
-    articles: list[str] = Field(min_length=1, max_length=10_000)
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [{"articles": ["ferry-05"]}]})
+
+    articles: list[ArticleIdIn] = Field(min_length=1, max_length=10_000)
 
 
 class MoveIn(BaseModel):
     """The story an article belongs to."""
 
-    article: str = Field(min_length=1, max_length=1000)
-    to: int = Field(ge=0, le=2**53)
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [{"article": "ferry-05", "to": 2}]})
+
+    article: ArticleIdIn
+    to: StoryIdIn
 
 
 class RenameIn(BaseModel):
-    label: str = Field(min_length=1, max_length=500)
+    model_config = ConfigDict(**STRICT, json_schema_extra={"examples": [{"label": "Kellhaven ferry disaster"}]})
+
+    label: StrictStr = Field(min_length=1, max_length=MAX_TITLE_CHARS)
 
 
 class StoriesOut(BaseModel):
@@ -384,6 +584,34 @@ class ClaimsOut(BaseModel):
     rejections: list[RejectionOut] = Field(default_factory=list, description="inputs left out (body input only)")
 
 
+class NewArticleOut(BaseModel):
+    id: str
+    title: str | None
+    outlet: str
+    published: str | None
+    url: str | None
+
+
+class CorrectedArticleOut(VersionDiff):
+    """An article corrected since the time asked: which versions, and what changed."""
+
+    id: str
+    outlet: str
+    url: str | None
+
+
+class ChangesOut(BaseModel):
+    """What changed in a story since a time: new articles and outlets, new claims, facts that now differ."""
+
+    story_id: int
+    since: str = Field(description="the time asked, in UTC")
+    new_articles: list[NewArticleOut]
+    new_outlets: list[str]
+    new_claims: list[ClaimOut]
+    changed_facts: list[ConflictOut]
+    corrected_articles: list[CorrectedArticleOut]
+
+
 # -- system ---------------------------------------------------------------------------------------
 
 
@@ -392,8 +620,8 @@ class HealthOut(BaseModel):
     store: str
     model: str
     model_loaded: bool
-    articles: int | None
-    stories: int | None
+    articles: int | None = Field(None, description="null while the store cannot be read")
+    stories: int | None = None
     message: str | None = None
 
 

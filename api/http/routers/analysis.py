@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from api.http.deps import NewsroomDep, check_batch, raw_items
-from api.http.models import ArticleBatch, ClaimsOut, ErrorOut, SummarizeRequest, SummaryOut
+from api.http.deps import NewsroomDep, check_articles, raw_items
+from api.http.models import ArticleBatch, ClaimsOut, SummarizeRequest, SummaryOut, answers
 from engine.analysis import compare, summarize
 from engine.pipeline import prepare
 from engine.records import Article
@@ -13,13 +13,13 @@ from index.newsroom import Newsroom
 
 router = APIRouter(tags=["analysis"])
 
-BODY_ERRORS = {413: {"model": ErrorOut, "description": "body or batch over its limit"}}
+BODY_ERRORS = answers(400, 413, 422, 503)
 
 
 def prepared(body: ArticleBatch, newsroom: Newsroom) -> tuple[list[Article], list[dict]]:
     """The body's articles cleaned, split and embedded in memory, and what was left out with why."""
     settings = newsroom.settings
-    check_batch(len(body.articles), settings)
+    check_articles(body.articles, settings)
     articles, rejected = prepare(raw_items(body.articles), newsroom.embedder.encode, settings.max_article_chars,
                                  settings.near_copy_jaccard, settings.canonical_outlet)
     rejections = [{"origin": r.origin, "reason": r.reason} for r in rejected]
@@ -30,7 +30,7 @@ def prepared(body: ArticleBatch, newsroom: Newsroom) -> tuple[list[Article], lis
     return articles, rejections
 
 
-@router.post("/summarize", response_model=SummaryOut, responses=BODY_ERRORS)
+@router.post("/summarize", response_model=SummaryOut, operation_id="summarize", responses=BODY_ERRORS)
 def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
     """Attributed extractive summary of the articles in the body; nothing is stored."""
     articles, rejections = prepared(body, newsroom)
@@ -43,7 +43,7 @@ def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
     return {**result, "rejections": rejections}
 
 
-@router.post("/compare", response_model=ClaimsOut, responses=BODY_ERRORS)
+@router.post("/compare", response_model=ClaimsOut, operation_id="compare", responses=BODY_ERRORS)
 def compare_body(body: ArticleBatch, newsroom: NewsroomDep) -> dict:
     """The claims table of the articles in the body; nothing is stored."""
     articles, rejections = prepared(body, newsroom)

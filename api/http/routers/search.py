@@ -7,19 +7,27 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from api.http.deps import FiltersDep, NewsroomDep
-from api.http.models import SearchOut
+from api.http.models import SearchOut, answers
+from engine.limits import MAX_QUERY_CHARS, MAX_SEARCH_DEPTH
 
 router = APIRouter(tags=["search"])
 
+MAX_K = 100
+FOUND = {"getArticle": {"operationId": "getArticle", "parameters": {"article_id": "$response.body#/results/0/id"},
+                        "description": "the best article (level=articles)"}}
 
-@router.get("/search", response_model=SearchOut)
+
+@router.get("/search", response_model=SearchOut, operation_id="search",
+            responses={200: {"links": FOUND}, **answers(413, 422, 503)})
 def search(
-    q: Annotated[str, Query(min_length=1, max_length=2000,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, examples=["ferry capsized near Kellhaven"],
                             description='what to look for; "quoted phrases" must match exactly (keyword, hybrid)')],
     newsroom: NewsroomDep,
     filters: FiltersDep,
-    k: Annotated[int, Query(ge=1, le=100, description="how many results")] = 10,
-    offset: Annotated[int, Query(ge=0, le=1000, description="skip this many results (paging)")] = 0,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="how many results")] = 10,
+    offset: Annotated[int, Query(ge=0, le=MAX_SEARCH_DEPTH - MAX_K,
+                                 description=f"skip this many results (paging; offset + k stays within the search "
+                                             f"depth of {MAX_SEARCH_DEPTH})")] = 0,
     level: Annotated[Literal["articles", "sentences"], Query(description="rank articles or single sentences")]
     = "articles",
     mode: Annotated[Literal["hybrid", "semantic", "keyword"],

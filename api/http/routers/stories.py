@@ -2,26 +2,77 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.convertors import Convertor, register_url_convertor
 
-from api.http.deps import FiltersDep, NewsroomDep, WriteLockDep, date_bound, not_found, require_key
-from api.http.models import ClaimsOut, ErrorOut, MergeIn, MoveIn, RenameIn, SplitIn, StoriesOut, StoryOut, SummaryOut
+from api.http.deps import FiltersDep, NewsroomDep, WriteLockDep, date_bound, date_query, not_found, require_key
+from api.http.models import (
+    ChangesOut,
+    ClaimsOut,
+    MergeIn,
+    MoveIn,
+    RenameIn,
+    SplitIn,
+    StoriesOut,
+    StoryOut,
+    SummaryOut,
+    answers,
+)
 from engine import report as reports
 from engine.analysis import compare, paginate, summarize
+from engine.limits import MAX_QUERY_CHARS
 from engine.records import Article
 from index.newsroom import Newsroom
 
+
+class StoryIdConvertor(Convertor):
+    """A story id in a path is a number (negative ones reach validation, which names the field): so
+    `/stories/move` is the move route for every method, and a GET there is a 405, not a bad story id."""
+
+    regex = "-?[0-9]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+register_url_convertor("story_id", StoryIdConvertor())
 router = APIRouter(prefix="/stories", tags=["stories"])
 
-StoryId = Annotated[int, Path(ge=0, le=2**53, description="the story's id")]
+StoryId = Annotated[int, Path(ge=0, le=2**53, description="the story's id", examples=[1])]
 Limit = Annotated[int | None, Query(ge=1, le=10_000, description="at most this many (paging)")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="skip this many (paging)")]
-NOT_FOUND = {404: {"model": ErrorOut, "description": "no such story"}}
-WRITE = {**NOT_FOUND, 401: {"model": ErrorOut, "description": "missing or wrong API key"},
-         413: {"model": ErrorOut, "description": "body over its limit"}}
+READ = answers(404, 413, 422, 503)
+WRITE = answers(400, 401, 404, 413, 422, 503)
+THIS = {"story_id": "$response.body#/id"}
+
+
+def story_links(prefix: str) -> dict[str, dict]:
+    """Links from an answer holding a story at `prefix` (`/stories/0` in the list, `` in one story) to what
+    can be done with it, so a client (or a stateful test) reaches the curation routes with real ids."""
+    story, article = f"$response.body#{prefix}/id", f"$response.body#{prefix}/articles/0/id"
+    links = {name: {"operationId": name, "parameters": {"story_id": story}}
+             for name in ("getStory", "storySummary", "storyClaims", "storyReport", "renameStory")}
+    links["splitStory"] = {"operationId": "splitStory", "parameters": {"story_id": story},
+                           "requestBody": {"articles": [article]}, "description": "its first article leaves it"}
+    links["getArticle"] = {"operationId": "getArticle", "parameters": {"article_id": article}}
+    return links
+
+
+ONE_STORY = {**story_links(""), "moveArticle": {
+    "operationId": "moveArticle",
+    "requestBody": {"article": "$response.body#/articles/0/id", "to": "$response.body#/id"}}}
+LIST = {**story_links("/stories/0"), "mergeStories": {
+    "operationId": "mergeStories", "parameters": {"story_id": "$response.body#/stories/0/id"},
+    "requestBody": {"other": "$response.body#/stories/1/id"}, "description": "the second story joins the first"},
+    "moveArticle": {"operationId": "moveArticle", "description": "the first story's first article joins the second",
+                    "requestBody": {"article": "$response.body#/stories/0/articles/0/id",
+                                    "to": "$response.body#/stories/1/id"}}}
 
 
 def story_articles(newsroom: Newsroom, story_id: int) -> list[Article]:
@@ -31,7 +82,8 @@ def story_articles(newsroom: Newsroom, story_id: int) -> list[Article]:
     return articles
 
 
-@router.get("", response_model=StoriesOut)
+@router.get("", response_model=StoriesOut, operation_id="listStories",
+            responses={200: {"links": LIST}, **answers(413, 422, 503)})
 def list_stories(
     newsroom: NewsroomDep,
     filters: FiltersDep,
@@ -42,7 +94,8 @@ def list_stories(
     return newsroom.stories(filters, limit=limit, offset=offset)
 
 
-@router.get("/{story_id}", response_model=StoryOut, responses=NOT_FOUND)
+@router.get("/{story_id:story_id}", response_model=StoryOut, operation_id="getStory",
+            responses={200: {"links": ONE_STORY}, **READ})
 def get_story(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0) -> dict:
     """One story and its articles in time order (paged with limit/offset; `articles_total` counts all)."""
     found = newsroom.story(story_id)
@@ -51,13 +104,14 @@ def get_story(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, off
     return paginate(found, "articles", limit, offset)
 
 
-@router.get("/{story_id}/summary", response_model=SummaryOut, responses=NOT_FOUND)
+@router.get("/{story_id:story_id}/summary", response_model=SummaryOut, operation_id="storySummary", responses=READ)
 def story_summary(
     story_id: StoryId,
     newsroom: NewsroomDep,
     words: Annotated[int | None, Query(ge=1, le=5000, description="word budget (whole sentences)")] = None,
     sentences: Annotated[int | None, Query(ge=1, le=200, description="number of sentences instead")] = None,
-    query: Annotated[str | None, Query(max_length=2000, description="focus on this question or topic")] = None,
+    query: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="focus on this question or topic")]
+    = None,
     truncate: Annotated[bool, Query(description="fill the word budget exactly, cutting the last sentence")] = False,
 ) -> dict:
     """Extractive summary in which every sentence names its article and the outlets that carry its claim."""
@@ -69,12 +123,15 @@ def story_summary(
                      truncate=truncate)
 
 
-@router.get("/{story_id}/claims", response_model=ClaimsOut, responses=NOT_FOUND)
+@router.get("/{story_id:story_id}/claims", response_model=ClaimsOut, operation_id="storyClaims", responses=READ)
 def story_claims(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0) -> dict:
     """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes.
 
     Claims page with limit/offset (`claims_total` counts all); conflicts always come whole."""
     return paginate(compare(story_articles(newsroom, story_id), newsroom.settings.model), "claims", limit, offset)
+
+
+AFTER = {"getStory": {"operationId": "getStory", "parameters": THIS, "description": "the story as it is now"}}
 
 
 def curate(newsroom: Newsroom, lock, action) -> dict:
@@ -86,11 +143,11 @@ def curate(newsroom: Newsroom, lock, action) -> dict:
             raise not_found(str(exc.args[0]).removeprefix("no ")) from exc
 
 
-@router.get("/{story_id}/changes", responses=NOT_FOUND)
+@router.get("/{story_id:story_id}/changes", response_model=ChangesOut, operation_id="storyChanges", responses=READ)
 def story_changes(
     story_id: StoryId,
     newsroom: NewsroomDep,
-    since: Annotated[str, Query(min_length=4, max_length=64, description="ISO date or time: what changed since then")],
+    since: Annotated[str, date_query("what changed since then", examples=["2025-03-04T00:00:00Z"])],
 ) -> dict:
     """New articles and outlets, new claims, facts that now differ, corrected articles since a time."""
     bound = date_bound("since", since)
@@ -99,41 +156,48 @@ def story_changes(
     return newsroom.story_changes(story_id, bound)
 
 
-@router.post("/{story_id}/merge", response_model=StoryOut, responses=WRITE, dependencies=[Depends(require_key)])
+@router.post("/{story_id:story_id}/merge", response_model=StoryOut, operation_id="mergeStories",
+             dependencies=[Depends(require_key)], responses={200: {"links": AFTER}, **WRITE})
 def merge(story_id: StoryId, body: MergeIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
     """An editor's merge: the other story's articles join this one (later ingests keep it)."""
     return curate(newsroom, lock, lambda n: n.merge_stories(story_id, body.other))
 
 
-@router.post("/{story_id}/split", response_model=StoryOut, responses=WRITE, dependencies=[Depends(require_key)])
+@router.post("/{story_id:story_id}/split", response_model=StoryOut, operation_id="splitStory",
+             dependencies=[Depends(require_key)], responses={200: {"links": AFTER}, **WRITE})
 def split(story_id: StoryId, body: SplitIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
     """An editor's split: the given articles form a new story, which is returned."""
     return curate(newsroom, lock, lambda n: n.split_story(story_id, body.articles))
 
 
-@router.post("/{story_id}/rename", response_model=StoryOut, responses=WRITE, dependencies=[Depends(require_key)])
+@router.post("/{story_id:story_id}/rename", response_model=StoryOut, operation_id="renameStory",
+             dependencies=[Depends(require_key)], responses={200: {"links": AFTER}, **WRITE})
 def rename(story_id: StoryId, body: RenameIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
     """An editor's label for the story; reclusters and ingests keep it."""
     return curate(newsroom, lock, lambda n: n.rename_story(story_id, body.label))
 
 
-@router.post("/move", response_model=StoryOut, responses=WRITE, dependencies=[Depends(require_key)])
+@router.post("/move", response_model=StoryOut, operation_id="moveArticle", dependencies=[Depends(require_key)],
+             responses={200: {"links": AFTER}, **WRITE})
 def move(body: MoveIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
     """An editor moves one article to another story."""
     return curate(newsroom, lock, lambda n: n.move_article(body.article, body.to))
 
 
 REPORT_RESPONSES = {
-    200: {"description": "the report", "content": {"text/html": {}, "text/markdown": {}, "application/json": {}}},
-    404: {"model": ErrorOut, "description": "no such story", "content": {"application/json": {}}},
+    200: {"description": "the report: an HTML page, Markdown, or its data as JSON (`format`)", "content": {
+        "text/html": {"schema": {"type": "string"}, "example": "<!doctype html><html>...</html>"},
+        "text/markdown": {"schema": {"type": "string"}, "example": "# Kellhaven ferry disaster\n..."},
+        "application/json": {"schema": {"type": "object"}, "example": {"story_id": 1, "summary": []}}}},
+    **READ,
 }
 
 
-@router.get("/{story_id}/report", responses=REPORT_RESPONSES)
+@router.get("/{story_id:story_id}/report", operation_id="storyReport", responses=REPORT_RESPONSES)
 def story_report(
     story_id: StoryId,
     newsroom: NewsroomDep,
-    format: Annotated[str, Query(pattern="^(html|md|json)$", description="html (default), md or json")] = "html",
+    format: Annotated[Literal["html", "md", "json"], Query(description="html (default), md or json")] = "html",
 ) -> Response:
     """The editor's similarity report: one self-contained page (no scripts, nothing from the network)."""
     found = newsroom.story(story_id)
