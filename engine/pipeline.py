@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from engine.clean import drop_boilerplate, is_short_line, line_key, paragraphs_of, to_article
+from engine.clean import DateRange, drop_boilerplate, is_short_line, line_key, paragraphs_of, to_article
 from engine.dedupe import sentence_key
 from engine.records import Article, RawItem, Rejection, Sentence
 from engine.sentences import split_sentences
@@ -30,12 +30,12 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def normalize(items: list[RawItem], max_chars: int,
-              canonical: Callable[[str], str] = str) -> tuple[list[Article], list[Rejection]]:
+def normalize(items: list[RawItem], max_chars: int, canonical: Callable[[str], str] = str,
+              dates: DateRange | None = None) -> tuple[list[Article], list[Rejection]]:
     """Raw records to Articles with canonical fields (and outlet names); bad records become Rejections."""
     articles, rejected = [], []
     for item in items:
-        result = to_article(item, max_chars)
+        result = to_article(item, max_chars, dates)
         if isinstance(result, Rejection):
             rejected.append(result)
         else:

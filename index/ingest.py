@@ -78,7 +78,8 @@ class Ingestor:
         return report
 
     def ingest_batch(self, raw: list[RawItem], report: IngestReport) -> None:
-        articles, rejected = pipeline.normalize(raw, self.settings.max_article_chars, self.settings.canonical_outlet)
+        articles, rejected = pipeline.normalize(raw, self.settings.max_article_chars, self.settings.canonical_outlet,
+                                                self.settings.date_range())
         report.rejected.extend(rejected)
         articles = self.drop_known_duplicates(articles, report)
         line_counts = pipeline.outlet_line_counts(articles)

@@ -70,6 +70,52 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",  # a JSON or text answer is never sniffed into HTML
+    b"x-frame-options": b"DENY",  # no page of ours inside someone else's frame (old browsers)
+    b"referrer-policy": b"no-referrer",  # a report's links do not tell other sites which story was read
+}
+FRAME_ANCESTORS = b"frame-ancestors 'none'"
+
+
+class SecurityHeaders:
+    """Adds the browser safety headers to every response, errors and 413s included.
+
+    A response that sets its own Content-Security-Policy (the HTML report) keeps it, with
+    `frame-ancestors 'none'` added; every other response gets that directive alone, so /docs
+    still loads its assets.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in SECURITY_HEADERS]
+                csp = [v for k, v in headers if k.lower() == b"content-security-policy"]
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-security-policy"]
+                policy = csp[0] if csp else b""
+                if b"frame-ancestors" not in policy:
+                    policy = policy.rstrip(b"; ") + b"; " + FRAME_ANCESTORS if policy else FRAME_ANCESTORS
+                headers += [*SECURITY_HEADERS.items(), (b"content-security-policy", policy)]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class NewsprismAPI(FastAPI):
+    """FastAPI with the security headers wrapped around the whole stack, the 500 handler included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def replay(receive: Receive, chunks: list[bytes], last: Message | None) -> Receive:
     """A `receive` that hands the app the buffered body (or the early message) first, then the real one."""
     pending: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}] \
@@ -144,7 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             app.state.newsroom.close()
 
-    app = FastAPI(
+    app = NewsprismAPI(
         title="newsprism", version=package_version(), lifespan=lifespan,
         description="One story through many outlets: ingest articles, search them, see stories, summaries "
                     "and claims across outlets. Writes need `Authorization: Bearer <key>` when the server has "
