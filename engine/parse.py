@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from engine.limits import MAX_PAGE_BYTES, MAX_PAGE_TAGS
 from engine.records import RawItem, Rejection
 
 JSON_EXT = {".json"}
@@ -111,6 +112,9 @@ def read_bytes(data: bytes, origin: str, ext: str | None) -> Iterator[Item]:
         yield Rejection(origin, "empty file")
         return
     kind = ext if ext in KNOWN_EXT else _sniff(text)
+    if kind in HTML_EXT | TEXT_EXT and len(data) > MAX_PAGE_BYTES:  # one article: no real one is this big
+        yield Rejection(origin, f"{len(data)} bytes, over the {MAX_PAGE_BYTES} one page or text file may have")
+        return
     if kind in JSONL_EXT:
         yield from read_jsonl_lines(io.BytesIO(data), origin)
     elif kind in JSON_EXT:
@@ -277,8 +281,17 @@ def strip_markdown(text: str) -> str:
 
 
 def read_html(text: str, origin: str) -> Iterator[Item]:
-    """Main text and metadata of a page, by trafilatura (made for news pages)."""
+    """Main text and metadata of a page, by trafilatura (made for news pages).
+
+    trafilatura's cost grows faster than the number of elements, so a page with more tags than any
+    news page has (MAX_PAGE_TAGS) is refused before it is parsed.
+    """
     import trafilatura
+
+    tags = text.count("<")
+    if tags > MAX_PAGE_TAGS:
+        yield Rejection(origin, f"page holds {tags} tags, over the {MAX_PAGE_TAGS} a page may have")
+        return
 
     doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False, favor_precision=True)
     if doc is None:
@@ -351,9 +364,10 @@ def html_to_text(html: str) -> str:
         opens = name is not None or html.startswith(("<!", "<?"), lt)
         if close_at < lt + 1:
             close_at = html.find(">", lt + 1)
-            if close_at < 0:
-                close_at = n
-        if not opens or close_at >= n:  # no tag: the "<" is text
+            if close_at < 0:  # no ">" left: no tag can close, the rest is text
+                parts.append(html[lt:])
+                break
+        if not opens:  # no tag: the "<" is text
             parts.append("<")
             i = lt + 1
             continue
@@ -364,7 +378,7 @@ def html_to_text(html: str) -> str:
             parts.append("\n\n")
         elif tag:
             parts.append(" ")
-        if tag in _SKIP_END and not closing and not html[close_at - 1] == "/":
+        if tag in _SKIP_END and not closing and html[close_at - 1] != "/":
             end = _SKIP_END[tag].search(html, i)
             i = n if end is None else end.end()
     text = unescape("".join(parts))

@@ -19,6 +19,7 @@ from engine import pipeline
 from engine.config import Settings
 from engine.dedupe import band_keys, resemblance, sentence_key, shingles
 from engine.embed import Embedder
+from engine.limits import MAX_VERSIONS_PER_ARTICLE
 from engine.records import Article, RawItem, Rejection
 from index.store import Store, to_blob
 from index.vectors import VectorCache
@@ -85,7 +86,9 @@ class Ingestor:
         line_counts = pipeline.outlet_line_counts(articles)
         articles, rejected = pipeline.clean(articles, self.recurring_lines(line_counts))
         report.rejected.extend(rejected)
-        articles = pipeline.detect_language(pipeline.split(articles))
+        articles, rejected = pipeline.within_limits(pipeline.split(articles))
+        report.rejected.extend(rejected)
+        articles = pipeline.detect_language(articles)
         if not articles:
             return
         articles, encoded = pipeline.embed(articles, self.embedder.encode, self.store.known_vectors)
@@ -136,6 +139,9 @@ class Ingestor:
         with self.store.transaction() as conn:
             for article in articles:
                 outcome = self.write_one(conn, article, removed_vids)
+                if isinstance(outcome, Rejection):
+                    report.rejected.append(outcome)
+                    continue
                 if outcome is None:
                     report.duplicate += 1
                     continue
@@ -167,13 +173,16 @@ class Ingestor:
                        np.zeros((0, self.embedder.dim), np.float32), generation)
 
     def write_one(self, conn: sqlite3.Connection, article: Article,
-                  removed_vids: list[int]) -> tuple[int, str] | None:
-        """Store one article; None when it is a duplicate. Returns (aid, report field)."""
+                  removed_vids: list[int]) -> tuple[int, str] | Rejection | None:
+        """Store one article; None when it is a duplicate, a Rejection past a ceiling. Returns (aid, report field)."""
         digest = article.digest
         previous = self.existing(conn, article)
         if previous is not None:
             if previous["text_hash"] == digest:
                 return None
+            if previous["version"] >= MAX_VERSIONS_PER_ARTICLE:
+                return Rejection(article.origin, f"article {article.id!r} already has {previous['version']} versions, "
+                                                 f"the most one article keeps ({MAX_VERSIONS_PER_ARTICLE})")
             return self.new_version(conn, previous, article, digest, removed_vids), "updated"
         same = conn.execute("SELECT aid, outlet, copy_of FROM articles WHERE text_hash = ? ORDER BY aid LIMIT 1",
                             (digest,)).fetchone()

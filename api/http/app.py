@@ -23,6 +23,7 @@ from api.http.models import ErrorOut
 from api.http.routers import analysis, articles, search, stories, system
 from engine.config import Settings, load_settings
 from engine.embed import get_embedder
+from engine.limits import OverLimit
 from index.newsroom import Newsroom
 from index.store import StoreError
 
@@ -150,6 +151,10 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONRespo
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+async def over_limit(request: Request, exc: OverLimit) -> JSONResponse:
+    return JSONResponse({"error": str(exc)}, status_code=status.HTTP_413_CONTENT_TOO_LARGE)
+
+
 async def store_error(request: Request, exc: StoreError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
@@ -185,6 +190,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.newsroom = open_newsroom(settings)
         app.state.write_lock = threading.Lock()
+        app.state.heavy_reads = threading.BoundedSemaphore(max(1, settings.max_heavy_reads))
         try:
             yield
         finally:
@@ -203,6 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(StoreError, store_error)
+    app.add_exception_handler(OverLimit, over_limit)
     app.add_exception_handler(Exception, unexpected_error)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

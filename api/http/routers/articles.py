@@ -25,7 +25,7 @@ def ingest_articles(batch: ArticleBatch, newsroom: NewsroomDep, write_lock: Writ
     so story assignment never works from a stale picture of the store.
     """
     check_batch(len(batch.articles), newsroom.settings)
-    items = raw_items(batch.articles)
+    items = raw_items(batch.articles, newsroom.settings.date_range())
     with write_lock:
         report = newsroom.ingest(items)
     return report.as_dict()

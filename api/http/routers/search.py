@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 
-from api.http.deps import FiltersDep, NewsroomDep
-from api.http.models import SearchOut
+from api.http.deps import FiltersDep, HeavyRead, NewsroomDep
+from api.http.models import ErrorOut, SearchOut
+from engine.limits import MAX_SEARCH_DEPTH
 
 router = APIRouter(tags=["search"])
 
 
-@router.get("/search", response_model=SearchOut)
+@router.get("/search", response_model=SearchOut, dependencies=[HeavyRead],
+            responses={503: {"model": ErrorOut,
+                             "description": "every heavy-read slot is taken: retry after Retry-After"}})
 def search(
     q: Annotated[str, Query(min_length=1, max_length=2000,
                             description='what to look for; "quoted phrases" must match exactly (keyword, hybrid)')],
@@ -26,4 +30,8 @@ def search(
                     Query(description="embeddings, BM25 full text, or both fused")] = "hybrid",
 ) -> dict:
     """Articles ranked by their best matching sentences (copies fold into their original), or sentences."""
+    if k + offset > MAX_SEARCH_DEPTH:
+        raise RequestValidationError([{"loc": ("query", "offset"), "type": "less_than_equal",
+                                       "msg": f"offset + k is {offset + k}; a search pages through at most "
+                                              f"{MAX_SEARCH_DEPTH} results"}])
     return newsroom.search_page(q, k=k, filters=filters, level=level, mode=mode, offset=offset)
