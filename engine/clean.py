@@ -76,9 +76,12 @@ class DateRange:
     future_days: float = 2.0
 
     def bounds(self) -> tuple[str, str]:
-        latest = datetime.now(UTC) + timedelta(days=self.future_days)
+        try:
+            latest = (datetime.now(UTC) + timedelta(days=self.future_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except OverflowError:  # a range opened past the calendar: no upper bound
+            latest = "9999-12-31T23:59:59Z"
         start = normalize_date(self.earliest) or "1900-01-01T00:00:00Z"
-        return start, latest.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return start, latest
 
     def problem(self, published: str) -> str | None:
         """Why an ISO UTC date is out of range (None when it is in)."""

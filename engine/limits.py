@@ -13,6 +13,7 @@ MAX_URL_CHARS = 2_048
 MAX_DATE_CHARS = 64  # a date as written, before it is read
 MAX_LANG_CHARS = 16
 MAX_SENTENCES_PER_ARTICLE = 3_000
+MAX_SENTENCE_CHARS = 2_000  # longer runs without a full stop are cut (at a space) into pieces this long
 MAX_SENTENCES_PER_REQUEST = 20_000  # /compare and /summarize over posted articles
 MAX_VERSIONS_PER_ARTICLE = 100  # corrections kept per article
 MAX_QUERY_CHARS = 1_000  # a search query

@@ -166,8 +166,10 @@ class Ingestor:
         fresh = sorted(set(self.new_vids) - set(orphans))
         ids, vecs = self.store.vectors_by_id(fresh)
         self.cache.add("sentences", ids, vecs, generation)
-        art_ids = np.asarray([aid for aid, a in added if pipeline.article_vector(a) is not None], dtype=np.int64)
-        art_vecs = [pipeline.article_vector(a) for aid, a in added]
+        latest = dict(added)  # an article corrected twice in one batch is indexed once, as it stands now
+        art_ids = np.asarray([aid for aid, a in latest.items() if pipeline.article_vector(a) is not None],
+                             dtype=np.int64)
+        art_vecs = [pipeline.article_vector(a) for a in latest.values()]
         art_vecs = [v for v in art_vecs if v is not None]
         self.cache.add("articles", art_ids, np.vstack(art_vecs) if art_vecs else
                        np.zeros((0, self.embedder.dim), np.float32), generation)
