@@ -744,12 +744,15 @@ def config(db: str | None, as_json: bool) -> None:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (0.0.0.0: all)")
 @click.option("--port", type=int, default=8000, show_default=True, help="TCP port")
-def serve(db: str | None, host: str, port: int) -> None:
+@click.option("--allow-open-writes", is_flag=True,
+              help="serve beyond loopback without an API key: anyone who can reach the port may write")
+def serve(db: str | None, host: str, port: int, allow_open_writes: bool) -> None:
     """Run the HTTP API: one worker that loads the model and the store once; docs at /docs.
 
     \b
-    Writes (POST /articles, DELETE /articles/ID) need 'Authorization: Bearer KEY'
-    when NEWSPRISM_API_KEY is set; reads are open.
+    Writes (POST /articles, DELETE /articles/ID, story edits) need 'Authorization: Bearer KEY'
+    when NEWSPRISM_API_KEY is set; reads are open. On an address other than loopback the
+    server refuses to start without a key, unless --allow-open-writes says that is meant.
 
     \b
     Examples:
@@ -757,11 +760,31 @@ def serve(db: str | None, host: str, port: int) -> None:
       NEWSPRISM_API_KEY=secret newsprism serve --db ./store --host 0.0.0.0 --port 8080
       curl 'http://127.0.0.1:8000/search?q=ferry+capsized&k=5'
     """
+    settings = load_settings({"store": db})
+    if not settings.api_key and not is_loopback(host):
+        if not allow_open_writes:
+            raise click.ClickException(
+                f"refusing to serve on {host} with writes open to anyone who can reach it: set NEWSPRISM_API_KEY "
+                f"(writes then need 'Authorization: Bearer KEY'), listen on 127.0.0.1, or pass --allow-open-writes")
+        click.echo(f"warning: serving on {host} without an API key: anyone who can reach port {port} can add, "
+                   f"edit and delete articles (--allow-open-writes)", err=True)
     import uvicorn
 
     from api.http import create_app
 
-    uvicorn.run(create_app(load_settings({"store": db})), host=host, port=port, workers=1)
+    uvicorn.run(create_app(settings), host=host, port=port, workers=1)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (127.0.0.0/8, ::1, localhost); names are not trusted."""
+    import ipaddress
+
+    if host.strip().lower() in {"localhost", "localhost."}:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @cli.command()

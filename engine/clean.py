@@ -10,10 +10,12 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlparse
 
+from engine.limits import MAX_DATE_CHARS, MAX_ID_CHARS, MAX_OUTLET_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
 from engine.parse import html_to_text
 from engine.records import Article, RawItem, Rejection
 
@@ -49,8 +51,53 @@ _BOILERPLATE_RULES = [re.compile(p, re.IGNORECASE) for p in (
     r"^we use cookies\b",
 )]
 _MAX_BOILERPLATE_WORDS = 30
-_CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u2028\u2029\ufeff]")
-_LOOKS_HTML = re.compile(r"<\s*(p|br|div|span|a\s|li|h[1-6]|strong|em)\b[^>]*>", re.IGNORECASE)
+# Languages dateparser tries for a date in words. Left open it tries every locale it knows, and a
+# short odd string ("date:", "p.m. p.m. ...") then costs 5-9 s of CPU; with these, milliseconds.
+DATE_LANGUAGES = ("en", "fr", "de", "es", "it", "pt", "nl", "ru", "pl", "tr", "sv", "da", "nb", "ar", "zh", "ja")
+# Code points that show nothing or reorder what is shown: controls (C0 but tab and newlines, DEL, C1),
+# zero-width and bidi controls (an RLO in a title turns "gpj.exe" into "exe.jpg"), invisible
+# operators, line/paragraph separators, BOM, interlinear annotations, lone surrogates, tag characters.
+_CONTROL = re.compile("[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u180e\u200b-\u200f"
+                      "\u202a-\u202e\u2028\u2029\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+                      "\ud800-\udfff\U000e0000-\U000e007f]")
+_FIELD_UNSAFE = re.compile("[\t\n\r]")
+_LOOKS_HTML = re.compile(r"<\s*+(?:p|br|div|span|a\s|li|h[1-6]|strong|em)\b[^<>]*+>", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Publication dates taken as real: from `earliest` to `future_days` after the moment of reading.
+
+    A date outside (year 9999, year 1066) is a typo or an attack; stored, it would drag the story
+    clock and break every timeline drawn from it.
+    """
+
+    earliest: str = "1900-01-01"
+    future_days: float = 2.0
+
+    def bounds(self) -> tuple[str, str]:
+        try:
+            latest = (datetime.now(UTC) + timedelta(days=self.future_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except OverflowError:  # a range opened past the calendar: no upper bound
+            latest = "9999-12-31T23:59:59Z"
+        start = normalize_date(self.earliest) or "1900-01-01T00:00:00Z"
+        return start, latest
+
+    def problem(self, published: str) -> str | None:
+        """Why an ISO UTC date is out of range (None when it is in)."""
+        start, end = self.bounds()
+        if start <= published <= end:
+            return None
+        return (f"date {published} is outside the accepted range {start[:10]} .. {end[:10]} "
+                f"(settings date_min and date_future_days)")
+
+
+def clean_field(value: str | None) -> str:
+    """A one-line field (title, outlet, url, id) without control, bidi or invisible characters."""
+    if not value:
+        return ""
+    value = _CONTROL.sub("", unicodedata.normalize("NFC", value))
+    return " ".join(_FIELD_UNSAFE.sub(" ", value).split())
 
 
 def first_field(fields: dict, names: Iterable[str]) -> str | None:
@@ -91,8 +138,9 @@ def normalize_date(value: str | None) -> str | None:
     if parsed is None:
         import dateparser
 
-        parsed = dateparser.parse(value, settings={"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True,
-                                                   "PREFER_DAY_OF_MONTH": "first"})
+        parsed = dateparser.parse(value, languages=list(DATE_LANGUAGES),
+                                  settings={"TIMEZONE": "UTC", "RETURN_AS_TIMEZONE_AWARE": True,
+                                            "PREFER_DAY_OF_MONTH": "first"})
     if parsed is None:
         return None
     if parsed.tzinfo is None:
@@ -109,7 +157,7 @@ def domain_of(url: str | None) -> str | None:
         return None
     try:
         host = urlparse(url if "//" in url else f"//{url}").hostname or ""
-    except ValueError:
+    except ValueError:  # "http://[::1" and the like: no host to name
         return None
     return host.removeprefix("www.") or None
 
@@ -169,34 +217,51 @@ def is_short_line(para: str) -> bool:
     return len(para.split()) <= 25
 
 
-def to_article(item: RawItem, max_chars: int) -> Article | Rejection:
-    """Normalise one raw record's fields; the text is cleaned but boilerplate is dropped later."""
+FIELD_LIMITS = (("id", MAX_ID_CHARS), ("title", MAX_TITLE_CHARS), ("outlet", MAX_OUTLET_CHARS),
+                ("url", MAX_URL_CHARS))
+
+
+def to_article(item: RawItem, max_chars: int, dates: DateRange | None = None) -> Article | Rejection:
+    """Normalise one raw record's fields; the text is cleaned but boilerplate is dropped later.
+
+    Every field is bounded (engine/limits.py) and read before any pattern touches it, so one
+    record costs work in proportion to its size; a date outside `dates` is rejected.
+    """
     fields = item.fields
     raw_text = first_field(fields, TEXT_FIELDS)
     if raw_text is None and any(str(k).lower() in TEXT_FIELDS for k in fields):
         return Rejection(item.origin, "empty text")
     if raw_text is None:
-        present = ", ".join(sorted(str(k) for k in fields)) or "none"
+        present = ", ".join(sorted(clean_field(str(k))[:40] for k in fields)[:20]) or "none"
         return Rejection(item.origin, f"no article text: none of the fields {'|'.join(TEXT_FIELDS[:3])} "
                                       f"(fields present: {present})")
     if len(raw_text) > max_chars:
         return Rejection(item.origin, f"text of {len(raw_text)} characters is over the {max_chars} limit")
+    url = clean_field(first_field(fields, URL_FIELDS)) or None
+    values = {"id": clean_field(first_field(fields, ID_FIELDS)), "url": url or "",
+              "title": clean_field(first_field(fields, TITLE_FIELDS)),
+              "outlet": clean_field(first_field(fields, SOURCE_FIELDS))}
+    for name, limit in FIELD_LIMITS:
+        if len(values[name]) > limit:
+            return Rejection(item.origin, f"{name} of {len(values[name])} characters is over the {limit} limit")
+    date_raw = first_field(fields, DATE_FIELDS)
+    if date_raw and len(date_raw) > MAX_DATE_CHARS:
+        return Rejection(item.origin, f"date of {len(date_raw)} characters is over the {MAX_DATE_CHARS} limit")
+    published = normalize_date(date_raw)
+    if date_raw and published is None:
+        return Rejection(item.origin, f"unreadable date {clean_field(date_raw)[:40]!r}")
+    problem = (dates or DateRange()).problem(published) if published else None
+    if problem:
+        return Rejection(item.origin, problem)
     text = clean_text(raw_text)
     if not any(ch.isalpha() for ch in text):
         return Rejection(item.origin, "empty text")
-    url = first_field(fields, URL_FIELDS)
-    title = " ".join((first_field(fields, TITLE_FIELDS) or "").split())
-    given_id = first_field(fields, ID_FIELDS)
-    date_raw = first_field(fields, DATE_FIELDS)
-    published = normalize_date(date_raw)
-    if date_raw and published is None:
-        return Rejection(item.origin, f"unreadable date {date_raw[:40]!r}")
     return Article(
         digest=hashlib.sha1(normalized_text(text).encode()).hexdigest(),
-        id=given_id or stable_id(url, text),
+        id=values["id"] or stable_id(url, text),
         text=text,
-        title=title,
-        outlet=first_field(fields, SOURCE_FIELDS) or domain_of(url) or "unknown",
+        title=values["title"],
+        outlet=values["outlet"] or domain_of(url) or "unknown",
         published=published,
         url=url,
         origin=item.origin,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from engine.clean import DateRange
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MASK = "(set)"  # what every output shows for a secret that has a value
 
@@ -46,6 +48,13 @@ class Settings:
         "help": "after each ingest run, regroup the stories still live in one batch pass (stable ids)"})
     story_settle_max: int = field(default=5000, metadata={
         "help": "at most this many of the newest articles are regrouped after an ingest run"})
+    date_min: str = field(default="1900-01-01", metadata={
+        "help": "articles dated before this are rejected (a typo or a forgery, not news)"})
+    date_future_days: float = field(default=2.0, metadata={
+        "help": "articles dated more than this many days after now are rejected"})
+    max_heavy_reads: int = field(default=4, metadata={
+        "help": "open reads that analyse or embed (compare, summarize, story analyses, search) served at once; "
+                "more answer 503 with Retry-After"})
     summary_words: int = field(default=120, metadata={"help": "default summary length in words"})
     api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)",
                                                "secret": True})
@@ -69,6 +78,10 @@ class Settings:
         if _SECRET.get(name):
             return MASK if value else ""
         return value
+
+    def date_range(self) -> DateRange:
+        """The publication dates taken as real (see `date_min`, `date_future_days`)."""
+        return DateRange(self.date_min, self.date_future_days)
 
     def describe(self) -> list[dict[str, Any]]:
         """Each setting with its value (secrets masked), its source and its help, for `newsprism config`."""

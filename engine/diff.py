@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
+from engine.limits import MAX_DIFF_SENTENCES
 from engine.sentences import split_sentences
 
 PAIR_RATIO = 0.5
@@ -41,7 +42,11 @@ def token_changes(before: str, after: str) -> list[dict]:
 
 
 def diff_versions(old_text: str, new_text: str) -> dict:
-    """{"removed": [...], "added": [...], "changed": [{"before", "after", "changes"}], "unchanged": n}."""
+    """{"removed": [...], "added": [...], "changed": [{"before", "after", "changes"}], "unchanged": n}.
+
+    Pairing removed with added sentences compares every pair, so past MAX_DIFF_SENTENCES on a side
+    (a rewrite, not a correction) they are listed unpaired.
+    """
     old = [s.text for s in split_sentences(old_text)]
     new = [s.text for s in split_sentences(new_text)]
     removed, added, unchanged = [], [], 0
@@ -52,12 +57,20 @@ def diff_versions(old_text: str, new_text: str) -> dict:
             removed.extend(old[i1:i2])
             added.extend(new[j1:j2])
     changed = []
+    if len(removed) > MAX_DIFF_SENTENCES or len(added) > MAX_DIFF_SENTENCES:  # a rewrite: nothing to pair
+        return {"removed": removed, "added": added, "changed": changed, "unchanged": unchanged}
+    added_tokens = {after: _tokens(after) for after in added}
     for before in list(removed):
         best, best_ratio = None, PAIR_RATIO
+        matcher = SequenceMatcher(autojunk=False)
+        matcher.set_seq1(_tokens(before))
         for after in added:
-            ratio = SequenceMatcher(a=_tokens(before), b=_tokens(after), autojunk=False).ratio()
-            if ratio > best_ratio:
-                best, best_ratio = after, ratio
+            matcher.set_seq2(added_tokens[after])
+            # the cheap upper bounds first: most pairs are ruled out without the full comparison
+            if matcher.real_quick_ratio() > best_ratio and matcher.quick_ratio() > best_ratio:
+                ratio = matcher.ratio()
+                if ratio > best_ratio:
+                    best, best_ratio = after, ratio
         if best is not None:
             changed.append({"before": before, "after": best, "changes": token_changes(before, best)})
             removed.remove(before)

@@ -637,13 +637,15 @@ def _published_hour(published: str | None) -> float | None:
 
 
 def published_day(published: str | None) -> date | None:
-    """The UTC day of an ISO-8601 timestamp, or None."""
+    """The UTC day of an ISO-8601 timestamp, or None (also for a year at the calendar's ends, where
+    reading "last year" or "next March" against it would step past what a date can hold)."""
     if not published:
         return None
     try:
-        return datetime.fromisoformat(published.replace("Z", "+00:00")).date()
+        day = datetime.fromisoformat(published.replace("Z", "+00:00")).date()
     except ValueError:
         return None
+    return day if 1000 <= day.year <= 9000 else None
 
 
 def _future(tokens: list[Token], i: int) -> bool:

@@ -13,7 +13,16 @@ MAX_URL_CHARS = 2_048
 MAX_DATE_CHARS = 64  # a date as written, before it is read
 MAX_LANG_CHARS = 16
 MAX_SENTENCES_PER_ARTICLE = 3_000
+MAX_SENTENCE_CHARS = 2_000  # longer runs without a full stop are cut (at a space) into pieces this long
 MAX_SENTENCES_PER_REQUEST = 20_000  # /compare and /summarize over posted articles
 MAX_VERSIONS_PER_ARTICLE = 100  # corrections kept per article
 MAX_QUERY_CHARS = 1_000  # a search query
 MAX_SEARCH_DEPTH = 1_000  # offset + k of a search
+MAX_NEIGHBOURS = 4_096  # FAISS neighbours one search may ask for, however deep the page
+MAX_DIFF_SENTENCES = 200  # removed (and added) sentences paired by words in one version diff
+MAX_PAGE_BYTES = 10_000_000  # one HTML, text or Markdown input (a page with its scripts), read before any parse
+MAX_PAGE_TAGS = 30_000  # tags in one HTML page (a news page has a few thousand); the extractor is superlinear
+
+
+class OverLimit(ValueError):
+    """A request asks for more work than a ceiling here allows; the message names the ceiling."""

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from engine.limits import MAX_PAGE_BYTES, MAX_PAGE_TAGS
 from engine.records import RawItem, Rejection
 
 JSON_EXT = {".json"}
@@ -140,6 +141,9 @@ def _read_bytes(data: bytes, origin: str, ext: str | None) -> Iterator[Item]:
         yield Rejection(origin, "empty file")
         return
     kind = ext if ext in KNOWN_EXT else _sniff(text)
+    if kind in HTML_EXT | TEXT_EXT and len(data) > MAX_PAGE_BYTES:  # one article: no real one is this big
+        yield Rejection(origin, f"{len(data)} bytes, over the {MAX_PAGE_BYTES} one page or text file may have")
+        return
     if kind in JSONL_EXT:
         yield from read_jsonl_lines(io.BytesIO(data), origin)
     elif kind in JSON_EXT:
@@ -299,26 +303,65 @@ def read_csv(text: str, origin: str, delimiter: str) -> Iterator[Item]:
         yield RawItem({k.strip().lower(): v for k, v in row.items() if k}, where)
 
 
+# Every pattern here runs on untrusted text, so none may backtrack: possessive quantifiers (`*+`) where
+# spans could be split many ways, and negated classes that exclude their own opening character, so
+# the scans started at different positions never overlap (linear time on any input).
 _DATE_LINE = re.compile(
-    r"^\s*(?:date|published|dateline|posted)?\s*:?\s*"
-    r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?)\b\s*(.*)$",
+    r"^\s*+(?:date|published|dateline|posted)?+\s*+:?+\s*+"
+    r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?)\b\s*+(.*)$",
     re.IGNORECASE,
 )
-_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
-_MD_FRONT = re.compile(r"^---\s*\n(.*?)\n---\s*\n", re.DOTALL)
+_MD_IMAGE = re.compile(r"!\[[^\[\]\n]*\]\([^()\n]*\)")
+_MD_LINK = re.compile(r"\[([^\[\]\n]+)\]\([^()\n]*\)")
+_MD_HEADING_MARK = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+", re.MULTILINE)
+_MD_QUOTE_MARK = re.compile(r"^[ \t]{0,3}>[ \t]?", re.MULTILINE)
+_MD_STRONG = re.compile(r"\*\*([^*\n]+)\*\*|__([^_\n]+)__")
+_MD_EMPHASIS = re.compile(r"(?<![\w*])\*(?!\s)([^*\n]+?)\*(?!\w)")
+_MD_CODE = re.compile(r"`([^`\n]+)`")
+_PARAGRAPH_GAP = re.compile(r"\n[^\S\n]*+\n\s*+")
+
+
+def front_matter(text: str) -> tuple[dict, str]:
+    """Fields of a Markdown front matter block (`---` lines around `key: value` lines), and the rest."""
+    if not text.startswith("---"):
+        return {}, text
+    first_end = text.find("\n")
+    if first_end < 0 or text[3:first_end].strip():
+        return {}, text
+    close = text.find("\n---", first_end)
+    while close >= 0:
+        line_end = text.find("\n", close + 1)
+        line_end = len(text) if line_end < 0 else line_end
+        if not text[close + 4:line_end].strip():
+            break
+        close = text.find("\n---", close + 4)
+    if close < 0:
+        return {}, text
+    fields = {}
+    for line in text[first_end + 1:close].splitlines():
+        key, sep, value = line.partition(":")
+        if sep and value.strip():
+            fields[key.strip().lower()] = value.strip().strip("\"'")
+    return fields, text[line_end + 1:]
+
+
+def markdown_heading(line: str) -> str | None:
+    """The text of an ATX heading line (`## Title ##`), or None."""
+    body = line.lstrip(" ")
+    if len(line) - len(body) > 3 or not body.startswith("#"):
+        return None
+    level = len(body) - len(body.lstrip("#"))
+    rest = body[level:]
+    if level > 6 or not rest[:1].isspace():
+        return None
+    title = rest.strip().rstrip("#").rstrip()
+    return title or None
 
 
 def read_text(text: str, origin: str, markdown: bool = False) -> Iterator[Item]:
     """One article a file. A leading date line (`date 2023-12-28 ...`) gives the date; whatever
     follows the date on that line stays as text (cleaning decides if it is boilerplate)."""
-    fields: dict = {}
-    front = _MD_FRONT.match(text) if markdown else None
-    if front:
-        for line in front.group(1).splitlines():
-            key, sep, value = line.partition(":")
-            if sep and value.strip():
-                fields[key.strip().lower()] = value.strip().strip("\"'")
-        text = text[front.end():]
+    fields, text = front_matter(text) if markdown else ({}, text)
     lines = text.split("\n")
     index = next((i for i, line in enumerate(lines) if line.strip()), None)
     if index is not None:
@@ -329,9 +372,9 @@ def read_text(text: str, origin: str, markdown: bool = False) -> Iterator[Item]:
     for i, line in enumerate(lines):
         if not line.strip():
             continue
-        heading = _MD_HEADING.match(line) if markdown else None
+        heading = markdown_heading(line) if markdown else None
         if heading and "title" not in fields:
-            fields["title"] = heading.group(1)
+            fields["title"] = heading
             lines[i] = ""
         break
     body = "\n".join(lines)
@@ -343,18 +386,27 @@ def read_text(text: str, origin: str, markdown: bool = False) -> Iterator[Item]:
 
 def strip_markdown(text: str) -> str:
     """Markdown syntax that would otherwise land inside sentences: links, emphasis, headings, images."""
-    text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)
-    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)
-    text = re.sub(r"^\s{0,3}#{1,6}\s+", "", text, flags=re.MULTILINE)
-    text = re.sub(r"^\s{0,3}>\s?", "", text, flags=re.MULTILINE)
-    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
-    text = re.sub(r"(?<![\w*])\*(?!\s)([^*\n]+?)\*(?!\w)", r"\1", text)
-    return re.sub(r"`([^`]+)`", r"\1", text)
+    text = _MD_IMAGE.sub("", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_HEADING_MARK.sub("", text)
+    text = _MD_QUOTE_MARK.sub("", text)
+    text = _MD_STRONG.sub(lambda m: m.group(1) or m.group(2), text)
+    text = _MD_EMPHASIS.sub(r"\1", text)
+    return _MD_CODE.sub(r"\1", text)
 
 
 def read_html(text: str, origin: str) -> Iterator[Item]:
-    """Main text and metadata of a page, by trafilatura (made for news pages)."""
+    """Main text and metadata of a page, by trafilatura (made for news pages).
+
+    trafilatura's cost grows faster than the number of elements, so a page with more tags than any
+    news page has (MAX_PAGE_TAGS) is refused before it is parsed.
+    """
     import trafilatura
+
+    tags = text.count("<")
+    if tags > MAX_PAGE_TAGS:
+        yield Rejection(origin, f"page holds {tags} tags, over the {MAX_PAGE_TAGS} a page may have")
+        return
 
     doc = trafilatura.bare_extraction(text, with_metadata=True, include_comments=False, favor_precision=True)
     if doc is None:
@@ -401,12 +453,57 @@ def _feed_item(entry: dict, site: str | None, where: str) -> RawItem:
     return RawItem({k: v for k, v in fields.items() if v}, where)
 
 
+BLOCK_TAGS = frozenset({"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote",
+                        "section", "article", "header", "footer", "tr", "table", "figure", "figcaption", "hr",
+                        "pre", "dd", "dt", "dl", "aside", "main", "nav"})
+SKIP_TAGS = ("script", "style", "template", "noscript")
+_TAG_NAME = re.compile(r"/?+([A-Za-z][A-Za-z0-9-]{0,31})")
+_SKIP_END = {name: re.compile(rf"</{name}[^\S<>]*+>", re.IGNORECASE) for name in SKIP_TAGS}
+
+
 def html_to_text(html: str) -> str:
-    """Paragraph-preserving text of an HTML fragment (feed entries, inline HTML bodies)."""
+    """Paragraph-preserving text of an HTML fragment (feed entries, inline HTML bodies).
+
+    A single left-to-right scan (no backtracking regex, and not `html.parser`, which is quadratic
+    on unclosed tags and attributes in this Python): every character is looked at a bounded number
+    of times, so a page of 200k `<` costs as much as any other 200k characters. A `<` that opens no
+    tag (`a < b`, `<<<`) stays as text, as a browser shows it.
+    """
     from html import unescape
 
-    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html)
-    text = re.sub(r"(?i)<\s*(br|/p|/div|/li|/h[1-6]|/blockquote)\s*/?>", "\n\n", text)
-    text = re.sub(r"<[^>]+>", " ", text)
-    text = unescape(text)
-    return "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip())
+    parts: list[str] = []
+    i, n = 0, len(html)
+    close_at = -1  # the next ">" at or after i, found once and reused (never rescanned)
+    while i < n:
+        lt = html.find("<", i)
+        if lt < 0:
+            parts.append(html[i:])
+            break
+        parts.append(html[i:lt])
+        if html.startswith("<!--", lt):
+            end = html.find("-->", lt + 4)
+            i = n if end < 0 else end + 3
+            continue
+        name = _TAG_NAME.match(html, lt + 1)
+        opens = name is not None or html.startswith(("<!", "<?"), lt)
+        if close_at < lt + 1:
+            close_at = html.find(">", lt + 1)
+            if close_at < 0:  # no ">" left: no tag can close, the rest is text
+                parts.append(html[lt:])
+                break
+        if not opens:  # no tag: the "<" is text
+            parts.append("<")
+            i = lt + 1
+            continue
+        tag = name.group(1).lower() if name else ""
+        closing = html.startswith("</", lt)
+        i = close_at + 1
+        if tag in BLOCK_TAGS:
+            parts.append("\n\n")
+        elif tag:
+            parts.append(" ")
+        if tag in _SKIP_END and not closing and html[close_at - 1] != "/":
+            end = _SKIP_END[tag].search(html, i)
+            i = n if end is None else end.end()
+    text = unescape("".join(parts))
+    return "\n\n".join(" ".join(p.split()) for p in _PARAGRAPH_GAP.split(text) if p.strip())

@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from engine.clean import drop_boilerplate, is_short_line, line_key, paragraphs_of, to_article
+from engine.clean import DateRange, drop_boilerplate, is_short_line, line_key, paragraphs_of, to_article
 from engine.dedupe import sentence_key
+from engine.limits import MAX_SENTENCES_PER_ARTICLE, MAX_SENTENCES_PER_REQUEST, OverLimit
 from engine.records import Article, RawItem, Rejection, Sentence
 from engine.sentences import split_sentences
 
@@ -30,13 +31,13 @@ def batched(items: Iterable, size: int) -> Iterator[list]:
         yield batch
 
 
-def normalize(items: list[RawItem], max_chars: int,
-              canonical: Callable[[str], str] = str) -> tuple[list[Article], list[Rejection]]:
+def normalize(items: list[RawItem], max_chars: int, canonical: Callable[[str], str] = str,
+              dates: DateRange | None = None) -> tuple[list[Article], list[Rejection]]:
     """Raw records to Articles with canonical fields (and outlet names); bad records become Rejections."""
     articles, rejected = [], []
     for item in items:
         try:
-            result = to_article(item, max_chars)
+            result = to_article(item, max_chars, dates)
             if isinstance(result, Article):
                 result.outlet = canonical(result.outlet)
                 result = unencodable(result) or result
@@ -101,6 +102,19 @@ def detect_language(articles: list[Article]) -> list[Article]:
     return articles
 
 
+def within_limits(articles: list[Article]) -> tuple[list[Article], list[Rejection]]:
+    """Articles with at most MAX_SENTENCES_PER_ARTICLE sentences; longer ones are rejected whole."""
+    kept, rejected = [], []
+    for article in articles:
+        body = sum(1 for s in article.sentences if not s.is_title)
+        if body > MAX_SENTENCES_PER_ARTICLE:
+            rejected.append(Rejection(article.origin, f"{body} sentences, over the {MAX_SENTENCES_PER_ARTICLE} "
+                                                      f"one article may hold"))
+        else:
+            kept.append(article)
+    return kept, rejected
+
+
 def split(articles: list[Article]) -> list[Article]:
     """Sentences with positions and offsets; the title (given or derived) as position -1."""
     for article in articles:
@@ -162,11 +176,15 @@ def mark_copies(articles: list[Article], threshold: float) -> list[Article]:
 
 
 def prepare(items: Iterable[RawItem | Rejection], encode: Callable[[list[str]], np.ndarray], max_chars: int,
-            copy_threshold: float, canonical: Callable[[str], str] = str) -> tuple[list[Article], list[Rejection]]:
-    """Articles ready for analysis without a store: every stage in memory, duplicates dropped."""
+            copy_threshold: float, canonical: Callable[[str], str] = str, dates: DateRange | None = None,
+            max_sentences: int = MAX_SENTENCES_PER_REQUEST) -> tuple[list[Article], list[Rejection]]:
+    """Articles ready for analysis without a store: every stage in memory, duplicates dropped.
+
+    Raises OverLimit before anything is embedded when the articles hold more than `max_sentences`.
+    """
     items = list(items)
     rejected = [i for i in items if isinstance(i, Rejection)]
-    articles, bad = normalize([i for i in items if isinstance(i, RawItem)], max_chars, canonical)
+    articles, bad = normalize([i for i in items if isinstance(i, RawItem)], max_chars, canonical, dates)
     rejected += bad
     unique: dict[str, Article] = {}
     for article in articles:
@@ -175,6 +193,12 @@ def prepare(items: Iterable[RawItem | Rejection], encode: Callable[[list[str]], 
     recurring = {outlet: {k for k, n in c.items() if n >= 3} for outlet, c in counts.items()}
     articles, bad = clean(list(unique.values()), recurring)
     rejected += bad
-    articles = detect_language(split(articles))
+    articles, bad = within_limits(split(articles))
+    rejected += bad
+    total = sum(len(a.sentences) for a in articles)
+    if total > max_sentences:
+        raise OverLimit(f"the articles hold {total} sentences, over the {max_sentences} one request may analyse; "
+                        f"send fewer or shorter articles")
+    articles = detect_language(articles)
     articles, _ = embed(articles, encode, lambda keys: {})
     return mark_copies(articles, copy_threshold), rejected

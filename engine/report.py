@@ -741,6 +741,8 @@ def _html_groups(data: dict) -> str:
             f"group carries a claim when any of its outlets does.{note}</figcaption>{blind_html}</figure>")
 
 
+FIRST_MOMENT = datetime(1, 1, 2, tzinfo=UTC).timestamp()
+LAST_MOMENT = datetime(9999, 12, 30, tzinfo=UTC).timestamp()
 _STEPS = (900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
 
 
@@ -759,7 +761,7 @@ def _timeline_svg(data: dict, page: _Page) -> str:
         return ""
     lo, hi = min(t for _, t in dated), max(t for _, t in dated)
     pad = max((hi - lo) * 0.06, 1800)
-    t0, t1 = lo - pad, hi + pad
+    t0, t1 = max(lo - pad, FIRST_MOMENT), min(hi + pad, LAST_MOMENT)  # the axis stays on the calendar
 
     def x(t: float) -> str:
         return f"{(t - t0) / (t1 - t0) * 100:.2f}%"

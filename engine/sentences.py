@@ -14,6 +14,8 @@ from pathlib import Path
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
+from engine.limits import MAX_SENTENCE_CHARS
+
 # Abbreviations common in news that the trained English model lacks or misses (lower-case, no dot).
 NEWS_ABBREVIATIONS = {
     "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
@@ -83,6 +85,22 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
+def _bounded(block: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A span cut into pieces of at most MAX_SENTENCE_CHARS, at the last space before each cut.
+
+    No real sentence is that long; a run of markup or a list without full stops is, and every
+    per-sentence pattern and pair comparison downstream is then bounded by the piece, not the text.
+    """
+    pieces = []
+    while end - start > MAX_SENTENCE_CHARS:
+        cut = block.rfind(" ", start + 1, start + MAX_SENTENCE_CHARS)
+        cut = cut if cut > start else start + MAX_SENTENCE_CHARS
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return pieces
+
+
 def split_sentences(text: str) -> list[SentenceSpan]:
     """Sentences with paragraph index and character offsets into `text`."""
     punkt = tokenizer()
@@ -97,7 +115,7 @@ def split_sentences(text: str) -> list[SentenceSpan]:
                 merged[-1][1] = end
             else:
                 merged.append([start, end])
-        for start, end in merged:
+        for start, end in (piece for span in merged for piece in _bounded(block, *span)):
             raw = block[start:end]
             stripped = raw.strip()
             if not any(ch.isalnum() for ch in stripped):

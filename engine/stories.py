@@ -275,10 +275,14 @@ class StoryState:
     terms: TermStats = field(default_factory=TermStats)
     article_story: dict[str, int] = field(default_factory=dict)  # for placing copies with originals
     next_id: int = 1
-    clock: float | None = None  # latest publication time seen, in days
+    # The clock that sends stories cold is the second-newest publication time seen (days); the
+    # newest is kept as `lead`. One article dated far ahead (a typo, a forgery) then moves only
+    # `lead`, and every story stays as live as the rest of the stream says it is.
+    clock: float | None = None
+    lead: float | None = None
 
     def to_dict(self) -> dict:
-        return {"next_id": self.next_id, "clock": self.clock, "terms": self.terms.to_dict(),
+        return {"next_id": self.next_id, "clock": self.clock, "lead": self.lead, "terms": self.terms.to_dict(),
                 "article_story": self.article_story,
                 "stories": [story.to_dict() for story in self.stories.values()]}
 
@@ -287,7 +291,7 @@ class StoryState:
         stories = [Story.from_dict(s) for s in data["stories"]]
         return cls(stories={s.id: s for s in stories}, terms=TermStats.from_dict(data["terms"]),
                    article_story={str(k): int(v) for k, v in data["article_story"].items()},
-                   next_id=int(data["next_id"]), clock=data["clock"])
+                   next_id=int(data["next_id"]), clock=data["clock"], lead=data.get("lead"))
 
 
 class _LiveIndex:
@@ -488,8 +492,14 @@ class StoryClusterer:
             heapq.heappush(self._expiry, (story.last_seen, story.id))
 
     def _advance(self, time: float) -> None:
-        """Move the clock and let stories that saw nothing within the window go cold."""
-        if self.state.clock is not None and time <= self.state.clock:
+        """Take a publication time; move the clock (the second newest) and let stories that saw nothing
+        within the window go cold."""
+        state = self.state
+        if state.lead is None or time > state.lead:
+            time, state.lead = state.lead, time  # the old lead is what the clock may move to
+            if time is None:
+                return
+        if state.clock is not None and time <= state.clock:
             return
         self.state.clock = time
         horizon = time - self.params.window_days
@@ -521,9 +531,8 @@ class StoryClusterer:
 
     def _place(self, ordered: list[StoryFeatures]) -> dict[str, int]:
         state, params = self.state, self.params
-        latest = max((f.time for f in ordered if f.time is not None), default=None)
-        if latest is not None:
-            self._advance(latest)
+        for time in sorted(f.time for f in ordered if f.time is not None)[-2:]:
+            self._advance(time)
         singles = [Story.of(f, 0, f.time if f.time is not None else state.clock, state.terms) for f in ordered]
         nearest = self._live.nearest(np.stack([f.vector for f in ordered]), params.candidates)
         copies = {f.id: state.article_story[f.copy_of] for f in ordered

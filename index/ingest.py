@@ -19,6 +19,7 @@ from engine import pipeline
 from engine.config import Settings
 from engine.dedupe import band_keys, resemblance, sentence_key, shingles
 from engine.embed import Embedder
+from engine.limits import MAX_VERSIONS_PER_ARTICLE
 from engine.records import Article, RawItem, Rejection
 from index.store import Store, to_blob
 from index.vectors import VectorCache
@@ -78,13 +79,16 @@ class Ingestor:
         return report
 
     def ingest_batch(self, raw: list[RawItem], report: IngestReport) -> None:
-        articles, rejected = pipeline.normalize(raw, self.settings.max_article_chars, self.settings.canonical_outlet)
+        articles, rejected = pipeline.normalize(raw, self.settings.max_article_chars, self.settings.canonical_outlet,
+                                                self.settings.date_range())
         report.rejected.extend(rejected)
         articles = self.drop_known_duplicates(articles, report)
         line_counts = pipeline.outlet_line_counts(articles)
         articles, rejected = pipeline.clean(articles, self.recurring_lines(line_counts))
         report.rejected.extend(rejected)
-        articles = pipeline.detect_language(pipeline.split(articles))
+        articles, rejected = pipeline.within_limits(pipeline.split(articles))
+        report.rejected.extend(rejected)
+        articles = pipeline.detect_language(articles)
         if not articles:
             return
         articles, encoded = pipeline.embed(articles, self.embedder.encode, self.store.known_vectors)
@@ -135,6 +139,9 @@ class Ingestor:
         with self.store.transaction() as conn:
             for article in articles:
                 outcome = self.write_one(conn, article, removed_vids)
+                if isinstance(outcome, Rejection):
+                    report.rejected.append(outcome)
+                    continue
                 if outcome is None:
                     report.duplicate += 1
                     continue
@@ -159,20 +166,25 @@ class Ingestor:
         fresh = sorted(set(self.new_vids) - set(orphans))
         ids, vecs = self.store.vectors_by_id(fresh)
         self.cache.add("sentences", ids, vecs, generation)
-        art_ids = np.asarray([aid for aid, a in added if pipeline.article_vector(a) is not None], dtype=np.int64)
-        art_vecs = [pipeline.article_vector(a) for aid, a in added]
+        latest = dict(added)  # an article corrected twice in one batch is indexed once, as it stands now
+        art_ids = np.asarray([aid for aid, a in latest.items() if pipeline.article_vector(a) is not None],
+                             dtype=np.int64)
+        art_vecs = [pipeline.article_vector(a) for a in latest.values()]
         art_vecs = [v for v in art_vecs if v is not None]
         self.cache.add("articles", art_ids, np.vstack(art_vecs) if art_vecs else
                        np.zeros((0, self.embedder.dim), np.float32), generation)
 
     def write_one(self, conn: sqlite3.Connection, article: Article,
-                  removed_vids: list[int]) -> tuple[int, str] | None:
-        """Store one article; None when it is a duplicate. Returns (aid, report field)."""
+                  removed_vids: list[int]) -> tuple[int, str] | Rejection | None:
+        """Store one article; None when it is a duplicate, a Rejection past a ceiling. Returns (aid, report field)."""
         digest = article.digest
         previous = self.existing(conn, article)
         if previous is not None:
             if previous["text_hash"] == digest:
                 return None
+            if previous["version"] >= MAX_VERSIONS_PER_ARTICLE:
+                return Rejection(article.origin, f"article {article.id!r} already has {previous['version']} versions, "
+                                                 f"the most one article keeps ({MAX_VERSIONS_PER_ARTICLE})")
             return self.new_version(conn, previous, article, digest, removed_vids), "updated"
         same = conn.execute("SELECT aid, outlet, copy_of FROM articles WHERE text_hash = ? ORDER BY aid LIMIT 1",
                             (digest,)).fetchone()

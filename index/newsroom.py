@@ -7,17 +7,21 @@ load costs, and a server loads it once for all requests.
 from __future__ import annotations
 
 import json
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from engine import search as ranking
 from engine.analysis import compare
+from engine.clean import clean_field
 from engine.config import Settings
 from engine.diff import diff_versions
 from engine.embed import Embedder, get_embedder
+from engine.limits import MAX_NEIGHBOURS, MAX_SEARCH_DEPTH, MAX_SENTENCES_PER_REQUEST, OverLimit
 from engine.records import Article, RawItem, Rejection, Sentence
 from engine.stories import Story, StoryClusterer, StoryParams, TermStats, story_features
 from index.ingest import Ingestor, IngestReport
@@ -26,7 +30,7 @@ from index.stories import StoryKeeper, iso, stories_version
 from index.vectors import VectorCache
 
 EXACT_FILTERED_MAX = 50_000  # a filter this selective is searched exactly over its own vectors
-MAX_CANDIDATES = 4096
+ANALYSES_CACHED = 64  # story analyses (claims, summaries, reports) kept for the current store generation
 UNRELATED_COSINE = 0.3
 
 
@@ -36,6 +40,9 @@ class Newsroom:
         self.store = Store(settings.store, create=create)
         self.cache = VectorCache(self.store, {"exact_max": settings.exact_max,
                                               "hnsw_ef_search": settings.hnsw_ef_search})
+        self._analyses: OrderedDict[tuple, Any] = OrderedDict()
+        self._analyses_generation = -1
+        self._analyses_lock = threading.Lock()
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -113,6 +120,7 @@ class Newsroom:
             conn.execute("UPDATE stories SET n_articles = (SELECT count(*) FROM articles a "
                          "WHERE a.story_id = stories.story_id)")
             removed = conn.execute("DELETE FROM stories WHERE n_articles = 0").rowcount
+            self.store.bump_generation(conn)
         changed = sum(1 for i, g in grouping.items() if old.get(i) != renumber[g])
         return {"articles": len(grouping), "stories": len(members), "moved": changed, "removed": removed}
 
@@ -141,16 +149,16 @@ class Newsroom:
             where, args = filters.sql()
             n = self.store.count("sentences s JOIN articles a ON a.aid = s.aid", where, args)
             if n <= EXACT_FILTERED_MAX:
-                return self._exact_hits(qvec, filters, want * 20)
-        k = max(64, want * 10)
+                return self._exact_hits(qvec, filters, min(want * 20, MAX_NEIGHBOURS))
+        k = min(max(64, want * 10), MAX_NEIGHBOURS)
         while True:
             scores, vids = self.cache.search("sentences", qvec[None, :], k)
             pairs = [(int(v), float(s)) for v, s in zip(vids[0], scores[0], strict=True) if v >= 0]
             hits = self._hits_for_vectors(pairs, filters)
             exhausted = len(pairs) < k
-            if exhausted or k >= MAX_CANDIDATES or len({h.copy_of or h.article_id for h in hits}) >= want:
+            if exhausted or k >= MAX_NEIGHBOURS or len({h.copy_of or h.article_id for h in hits}) >= want:
                 return hits
-            k *= 4
+            k = min(k * 4, MAX_NEIGHBOURS)
 
     def _exact_hits(self, qvec: np.ndarray, filters: Filters, limit: int) -> list[ranking.SentenceHit]:
         where, args = filters.sql()
@@ -198,7 +206,7 @@ class Newsroom:
             f"o.ext_id AS original, bm25(sentences_fts) AS rank FROM sentences_fts "
             f"JOIN sentences s ON s.sid = sentences_fts.rowid JOIN articles a ON a.aid = s.aid "
             f"LEFT JOIN articles o ON o.aid = a.copy_of WHERE sentences_fts MATCH ? AND {where} "
-            f"ORDER BY rank LIMIT ?", [match, *args, max(200, want * 20)]).fetchall()
+            f"ORDER BY rank LIMIT ?", [match, *args, min(max(200, want * 20), MAX_NEIGHBOURS)]).fetchall()
         return [ranking.SentenceHit(
             article_id=r["ext_id"], title=r["title"], outlet=r["outlet"], published=r["published"], url=r["url"],
             text=r["text"], position=r["position"], score=-float(r["rank"]), copy_of=r["original"],
@@ -214,9 +222,13 @@ class Newsroom:
         """Search in one of three modes; quoted phrases must match exactly in keyword and hybrid modes.
 
         Returns {"results", "total", "offset", "mode"}; `total` counts the matches found (bounded).
+        Raises OverLimit past MAX_SEARCH_DEPTH results (offset + k): deep pages cost FAISS and SQL work.
         """
         if mode not in {"semantic", "keyword", "hybrid"}:
             raise ValueError(f"mode must be semantic, keyword or hybrid, not {mode!r}")
+        if k + offset > MAX_SEARCH_DEPTH:
+            raise OverLimit(f"offset + k is {offset + k}, past the {MAX_SEARCH_DEPTH} results a search pages through; "
+                            f"narrow the query or the filters instead")
         filters = filters or Filters()
         want = k + offset
         phrases = ranking.quoted_phrases(query) if mode != "semantic" else []
@@ -307,6 +319,43 @@ class Newsroom:
         return {"articles": len(aids), "vectors": len(orphans), "stories": emptied,
                 "bytes_before": before_bytes, "bytes_after": self.store.size_on_disk()}
 
+    # -- story analyses, cached per store generation ----------------------------------------------
+    def analysis(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """`compute()` once per key and store generation: a repeated GET is cheap, a GET after any write fresh.
+
+        The generation is read from SQLite on every call, so a write by another process (a CLI ingest
+        beside the server) is seen too. Results are shared: callers must not change them.
+        """
+        generation = self.store.generation()
+        with self._analyses_lock:
+            if generation != self._analyses_generation:
+                self._analyses.clear()
+                self._analyses_generation = generation
+            if key in self._analyses:
+                self._analyses.move_to_end(key)
+                return self._analyses[key]
+        value = compute()
+        with self._analyses_lock:
+            if generation == self._analyses_generation:
+                self._analyses[key] = value
+                while len(self._analyses) > ANALYSES_CACHED:
+                    self._analyses.popitem(last=False)
+        return value
+
+    def analysable(self, articles: list[Article]) -> tuple[list[Article], list[str]]:
+        """The newest articles whose sentences fit MAX_SENTENCES_PER_REQUEST, and a warning when some were left out."""
+        kept, total = [], 0
+        for article in sorted(articles, key=lambda a: (a.published or "", a.id), reverse=True):
+            total += len(article.sentences)
+            if total > MAX_SENTENCES_PER_REQUEST and kept:
+                break
+            kept.append(article)
+        if len(kept) == len(articles):
+            return articles, []
+        kept.sort(key=lambda a: (a.published or "", a.id))
+        return kept, [f"analysed the newest {len(kept)} of {len(articles)} articles: the story holds more than "
+                      f"the {MAX_SENTENCES_PER_REQUEST} sentences one analysis reads"]
+
     # -- editor curation: decisions that later ingests and reclusters keep ---------------------------
     def _story_exists(self, conn, story_id: int) -> None:
         if conn.execute("SELECT 1 FROM articles WHERE story_id = ? LIMIT 1", (story_id,)).fetchone() is None:
@@ -343,6 +392,7 @@ class Newsroom:
             conn.execute("UPDATE articles SET story_id = ? WHERE story_id = ?", (target, other))
             conn.execute("DELETE FROM stories WHERE story_id = ?", (other,))
             self._rebuild_story(conn, target)
+            self.store.bump_generation(conn)
         return self.story(target)
 
     def split_story(self, story_id: int, article_ids: list[str]) -> dict:
@@ -353,6 +403,7 @@ class Newsroom:
             conn.executemany("UPDATE articles SET story_id = ? WHERE aid = ?", [(new_id, a) for a in aids])
             self._rebuild_story(conn, new_id)
             self._rebuild_story(conn, story_id)
+            self.store.bump_generation(conn)
         return self.story(new_id)
 
     def move_article(self, article_id: str, story_id: int) -> dict:
@@ -365,12 +416,14 @@ class Newsroom:
             self._rebuild_story(conn, story_id)
             if row["story_id"] is not None and row["story_id"] != story_id:
                 self._rebuild_story(conn, row["story_id"])
+            self.store.bump_generation(conn)
         return self.story(story_id)
 
     def rename_story(self, story_id: int, label: str) -> dict:
         with self.store.transaction() as conn:
             self._story_exists(conn, story_id)
-            conn.execute("UPDATE stories SET label = ?, curated = 1 WHERE story_id = ?", (label, story_id))
+            conn.execute("UPDATE stories SET label = ?, curated = 1 WHERE story_id = ?", (clean_field(label), story_id))
+            self.store.bump_generation(conn)
         return self.story(story_id)
 
     @staticmethod

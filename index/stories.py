@@ -43,6 +43,7 @@ class StoryKeeper:
     def load(self, conn: sqlite3.Connection) -> StoryClusterer:
         clock_raw = conn.execute("SELECT value FROM meta WHERE key = 'story_clock'").fetchone()
         clock = float(clock_raw[0]) if clock_raw else None
+        lead_raw = conn.execute("SELECT value FROM meta WHERE key = 'story_lead'").fetchone()
         horizon = None if clock is None else clock - self.params.window_days
         stories = {}
         for row in conn.execute("SELECT story_id, state, centroid FROM stories WHERE n_articles > 0"):
@@ -59,7 +60,8 @@ class StoryKeeper:
         top = conn.execute("SELECT coalesce(max(story_id), 0) FROM stories").fetchone()[0]
         seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'stories'").fetchone()
         next_id = max(int(top), int(seq[0]) if seq else 0) + 1
-        state = StoryState(stories=stories, terms=terms, next_id=next_id, clock=clock)
+        state = StoryState(stories=stories, terms=terms, next_id=next_id, clock=clock,
+                           lead=float(lead_raw[0]) if lead_raw else clock)
         return StoryClusterer(self.params, state)
 
     def __call__(self, conn: sqlite3.Connection, added: list[tuple[int, Article]]) -> None:
@@ -103,9 +105,10 @@ class StoryKeeper:
         conn.execute("INSERT INTO meta(key, value) VALUES ('story_docs', ?) ON CONFLICT(key) DO UPDATE SET "
                      "value = CAST(value AS INTEGER) + ?", (str(state.terms.docs - before_docs),
                                                             state.terms.docs - before_docs))
-        if state.clock is not None:
-            conn.execute("INSERT INTO meta(key, value) VALUES ('story_clock', ?) "
-                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (repr(state.clock),))
+        for key, value in (("story_clock", state.clock), ("story_lead", state.lead)):
+            if value is not None:
+                conn.execute("INSERT INTO meta(key, value) VALUES (?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, repr(value)))
         # article_story only needs the batch's originals; forget the rest so memory stays flat
         state.article_story = {k: v for k, v in state.article_story.items() if k in mapping}
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'stories_version'")

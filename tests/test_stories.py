@@ -164,6 +164,10 @@ def test_a_story_goes_cold_after_the_window(embedder, day_one):
     late = make(embedder, [(*follow_up[:1], *follow_up[1:])], "2024-04-20T10:00:00Z")
     late[0].id = "peru-5"
     assert clusterer.add(late[0]) not in set(placed.values())
+    assert placed["peru-1"] in clusterer._live.ids  # one article alone (a typo'd date?) does not move the clock
+    later = make(embedder, [follow_up], "2024-04-21T10:00:00Z")
+    later[0].id = "peru-6"
+    clusterer.add(later[0])  # a second one confirms the stream moved on
     assert placed["peru-1"] not in clusterer._live.ids
 
 

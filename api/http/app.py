@@ -28,6 +28,7 @@ from api.http.models import EARLIEST_DATE, ISO_DATE_SYNTAX, ErrorOut, date_patte
 from api.http.routers import analysis, articles, search, stories, system
 from engine.config import Settings, load_settings
 from engine.embed import get_embedder
+from engine.limits import OverLimit
 from index.newsroom import Newsroom
 from index.store import StoreError
 
@@ -73,6 +74,52 @@ class BodyLimit:
         response = JSONResponse(body.model_dump(), status_code=status.HTTP_413_CONTENT_TOO_LARGE,
                                 headers={"Connection": "close"})
         await response(scope, receive, send)
+
+
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",  # a JSON or text answer is never sniffed into HTML
+    b"x-frame-options": b"DENY",  # no page of ours inside someone else's frame (old browsers)
+    b"referrer-policy": b"no-referrer",  # a report's links do not tell other sites which story was read
+}
+FRAME_ANCESTORS = b"frame-ancestors 'none'"
+
+
+class SecurityHeaders:
+    """Adds the browser safety headers to every response, errors and 413s included.
+
+    A response that sets its own Content-Security-Policy (the HTML report) keeps it, with
+    `frame-ancestors 'none'` added; every other response gets that directive alone, so /docs
+    still loads its assets.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in SECURITY_HEADERS]
+                csp = [v for k, v in headers if k.lower() == b"content-security-policy"]
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-security-policy"]
+                policy = csp[0] if csp else b""
+                if b"frame-ancestors" not in policy:
+                    policy = policy.rstrip(b"; ") + b"; " + FRAME_ANCESTORS if policy else FRAME_ANCESTORS
+                headers += [*SECURITY_HEADERS.items(), (b"content-security-policy", policy)]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class NewsprismAPI(FastAPI):
+    """FastAPI with the security headers wrapped around the whole stack, the 500 handler included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def replay(receive: Receive, chunks: list[bytes], last: Message | None) -> Receive:
@@ -122,6 +169,10 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
             return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
     body = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+
+async def over_limit(request: Request, exc: OverLimit) -> JSONResponse:
+    return JSONResponse({"error": str(exc)}, status_code=status.HTTP_413_CONTENT_TOO_LARGE)
 
 
 async def store_error(request: Request, exc: StoreError) -> JSONResponse:
@@ -193,12 +244,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.newsroom = open_newsroom(settings)
         app.state.write_lock = threading.Lock()
+        app.state.heavy_reads = threading.BoundedSemaphore(max(1, settings.max_heavy_reads))
         try:
             yield
         finally:
             app.state.newsroom.close()
 
-    app = FastAPI(
+    app = NewsprismAPI(
         title="newsprism", version=package_version(), lifespan=lifespan,
         description="One story through many outlets: ingest articles, search them, see stories, summaries "
                     "and claims across outlets. Writes need `Authorization: Bearer <key>` when the server has "
@@ -221,6 +273,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(StoreError, store_error)
+    app.add_exception_handler(OverLimit, over_limit)
     app.add_exception_handler(Exception, unexpected_error)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated
 
 import numpy as np
@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.models import DATE_HELP, ISO_DATE_SYNTAX, ArticleIn, iso_date
-from engine.clean import DATE_FIELDS, first_field, normalize_date
+from engine.clean import DATE_FIELDS, DateRange, normalize_date
 from engine.config import Settings
 from engine.embed import Embedder
 from engine.limits import MAX_DATE_CHARS, MAX_LANG_CHARS, MAX_OUTLET_CHARS
@@ -26,6 +26,7 @@ from index.newsroom import Newsroom
 from index.store import Filters
 
 ENCODE_SLICE = 64  # texts per locked encode call: a long ingest cannot hold a search up for long
+RETRY_AFTER_SECONDS = 2  # what a client is told to wait when every heavy-read slot is taken
 
 
 class SerialEmbedder:
@@ -53,6 +54,27 @@ class SerialEmbedder:
             if progress:
                 progress(len(part))
         return np.vstack(parts)
+
+
+def heavy_read(request: Request) -> Iterator[None]:
+    """A slot among `max_heavy_reads` for an open read that analyses or embeds; 503 + Retry-After when all are taken.
+
+    Open reads cost CPU and memory without a key, so they are bounded: a burst is answered at once
+    with "come back shortly" instead of queueing behind itself until every client times out.
+    """
+    slots: threading.BoundedSemaphore = request.app.state.heavy_reads
+    if not slots.acquire(blocking=False):
+        limit = request.app.state.newsroom.settings.max_heavy_reads
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            f"the server is busy with {limit} analyses or searches (max_heavy_reads); retry shortly",
+                            headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+HeavyRead = Depends(heavy_read)
 
 
 def get_newsroom(request: Request) -> Newsroom:
@@ -138,16 +160,27 @@ def check_articles(articles: list[ArticleIn], settings: Settings) -> None:
         raise RequestValidationError(errors)
 
 
-def raw_items(articles: list[ArticleIn]) -> list[RawItem | Rejection]:
-    """Body articles as ingest inputs named `articles[i]`; a date no calendar holds is that article's rejection."""
+def raw_items(articles: list[ArticleIn], dates: DateRange) -> list[RawItem | Rejection]:
+    """Body articles as ingest inputs named `articles[i]`; a date no calendar holds is that article's rejection.
+
+    A date outside `dates` (year 9999...) is a 422 naming the field: the client sent a wrong value.
+    """
     items: list[RawItem | Rejection] = []
+    problems = []
     for i, article in enumerate(articles):
         fields, origin = article.fields(), f"articles[{i}]"
-        date = first_field(fields, DATE_FIELDS)
+        key = next((k for name in DATE_FIELDS for k in fields if str(k).lower() == name
+                    and fields[k] is not None and str(fields[k]).strip()), None)
+        date = str(fields[key]).strip() if key is not None else None
         try:
-            normalize_date(date)
+            published = normalize_date(date) if date and len(date) <= MAX_DATE_CHARS else None
         except (OverflowError, ValueError):
             items.append(Rejection(origin, f"date {date[:40]!r} is out of the range a date can hold"))
             continue
+        problem = dates.problem(published) if published else None
+        if problem:
+            problems.append({"loc": ("body", "articles", i, key), "type": "date_range", "msg": problem})
         items.append(RawItem(fields, origin))
+    if problems:
+        raise RequestValidationError(problems)
     return items

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from api.http.deps import NewsroomDep, check_articles, raw_items
+from api.http.deps import HeavyRead, NewsroomDep, check_articles, raw_items
 from api.http.models import ArticleBatch, ClaimsOut, SummarizeRequest, SummaryOut, answers
 from engine.analysis import compare, summarize
 from engine.pipeline import prepare
@@ -20,8 +20,10 @@ def prepared(body: ArticleBatch, newsroom: Newsroom) -> tuple[list[Article], lis
     """The body's articles cleaned, split and embedded in memory, and what was left out with why."""
     settings = newsroom.settings
     check_articles(body.articles, settings)
-    articles, rejected = prepare(raw_items(body.articles), newsroom.embedder.encode, settings.max_article_chars,
-                                 settings.near_copy_jaccard, settings.canonical_outlet)
+    dates = settings.date_range()
+    articles, rejected = prepare(raw_items(body.articles, dates), newsroom.embedder.encode,
+                                 settings.max_article_chars, settings.near_copy_jaccard, settings.canonical_outlet,
+                                 dates)
     rejections = [{"origin": r.origin, "reason": r.reason} for r in rejected]
     if not articles:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
@@ -30,7 +32,8 @@ def prepared(body: ArticleBatch, newsroom: Newsroom) -> tuple[list[Article], lis
     return articles, rejections
 
 
-@router.post("/summarize", response_model=SummaryOut, operation_id="summarize", responses=BODY_ERRORS)
+@router.post("/summarize", response_model=SummaryOut, operation_id="summarize", responses=BODY_ERRORS,
+             dependencies=[HeavyRead])
 def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
     """Attributed extractive summary of the articles in the body; nothing is stored."""
     articles, rejections = prepared(body, newsroom)
@@ -43,7 +46,8 @@ def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
     return {**result, "rejections": rejections}
 
 
-@router.post("/compare", response_model=ClaimsOut, operation_id="compare", responses=BODY_ERRORS)
+@router.post("/compare", response_model=ClaimsOut, operation_id="compare", responses=BODY_ERRORS,
+             dependencies=[HeavyRead])
 def compare_body(body: ArticleBatch, newsroom: NewsroomDep) -> dict:
     """The claims table of the articles in the body; nothing is stored."""
     articles, rejections = prepared(body, newsroom)

@@ -40,8 +40,9 @@ def ingest_articles(batch: ArticleBatch, newsroom: NewsroomDep, write_lock: Writ
     assignment never works from a stale picture of the store.
     """
     check_articles(batch.articles, newsroom.settings)
+    items = raw_items(batch.articles, newsroom.settings.date_range())
     with write_lock:
-        report = newsroom.ingest(raw_items(batch.articles)).as_dict()
+        report = newsroom.ingest(items).as_dict()
     if len(report["rejections"]) == len(batch.articles):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
             "error": "nothing in the batch could be stored", "detail": [

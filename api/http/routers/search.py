@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 
-from api.http.deps import FiltersDep, NewsroomDep
+from api.http.deps import FiltersDep, HeavyRead, NewsroomDep
 from api.http.models import SearchOut, answers
 from engine.limits import MAX_QUERY_CHARS, MAX_SEARCH_DEPTH
 
@@ -17,7 +18,7 @@ FOUND = {"getArticle": {"operationId": "getArticle", "parameters": {"article_id"
                         "description": "the best article (level=articles)"}}
 
 
-@router.get("/search", response_model=SearchOut, operation_id="search",
+@router.get("/search", response_model=SearchOut, operation_id="search", dependencies=[HeavyRead],
             responses={200: {"links": FOUND}, **answers(413, 422, 503)})
 def search(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, examples=["ferry capsized near Kellhaven"],
@@ -34,4 +35,8 @@ def search(
                     Query(description="embeddings, BM25 full text, or both fused")] = "hybrid",
 ) -> dict:
     """Articles ranked by their best matching sentences (copies fold into their original), or sentences."""
+    if k + offset > MAX_SEARCH_DEPTH:
+        raise RequestValidationError([{"loc": ("query", "offset"), "type": "less_than_equal",
+                                       "msg": f"offset + k is {offset + k}; a search pages through at most "
+                                              f"{MAX_SEARCH_DEPTH} results"}])
     return newsroom.search_page(q, k=k, filters=filters, level=level, mode=mode, offset=offset)

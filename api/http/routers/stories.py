@@ -8,7 +8,16 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 
-from api.http.deps import FiltersDep, NewsroomDep, WriteLockDep, date_bound, date_query, not_found, require_key
+from api.http.deps import (
+    FiltersDep,
+    HeavyRead,
+    NewsroomDep,
+    WriteLockDep,
+    date_bound,
+    date_query,
+    not_found,
+    require_key,
+)
 from api.http.models import (
     ChangesOut,
     ClaimsOut,
@@ -75,11 +84,16 @@ LIST = {**story_links("/stories/0"), "mergeStories": {
                                     "to": "$response.body#/stories/1/id"}}}
 
 
-def story_articles(newsroom: Newsroom, story_id: int) -> list[Article]:
+def story_articles(newsroom: Newsroom, story_id: int) -> tuple[list[Article], list[str]]:
+    """The story's articles an analysis reads (the newest, up to the sentence ceiling) and why some were left out."""
     articles = newsroom.story_articles(story_id)
     if not articles:
         raise not_found(f"story {story_id}")
-    return articles
+    return newsroom.analysable(articles)
+
+
+def with_warnings(result: dict, warnings: list[str]) -> dict:
+    return {**result, "warnings": [*warnings, *result.get("warnings", [])]} if warnings else result
 
 
 @router.get("", response_model=StoriesOut, operation_id="listStories",
@@ -104,7 +118,8 @@ def get_story(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, off
     return paginate(found, "articles", limit, offset)
 
 
-@router.get("/{story_id:story_id}/summary", response_model=SummaryOut, operation_id="storySummary", responses=READ)
+@router.get("/{story_id:story_id}/summary", response_model=SummaryOut, operation_id="storySummary", responses=READ,
+            dependencies=[HeavyRead])
 def story_summary(
     story_id: StoryId,
     newsroom: NewsroomDep,
@@ -115,20 +130,29 @@ def story_summary(
     truncate: Annotated[bool, Query(description="fill the word budget exactly, cutting the last sentence")] = False,
 ) -> dict:
     """Extractive summary in which every sentence names its article and the outlets that carry its claim."""
-    articles = story_articles(newsroom, story_id)
     if words is None and sentences is None:
         words = newsroom.settings.summary_words
-    qvec = newsroom.encode_query(query) if query else None
-    return summarize(articles, newsroom.settings.model, words=words, sentences=sentences, query_vector=qvec,
-                     truncate=truncate)
+
+    def compute() -> dict:
+        articles, warnings = story_articles(newsroom, story_id)
+        qvec = newsroom.encode_query(query) if query else None
+        return with_warnings(summarize(articles, newsroom.settings.model, words=words, sentences=sentences,
+                                       query_vector=qvec, truncate=truncate), warnings)
+
+    return newsroom.analysis(("summary", story_id, words, sentences, query, truncate), compute)
 
 
-@router.get("/{story_id:story_id}/claims", response_model=ClaimsOut, operation_id="storyClaims", responses=READ)
+@router.get("/{story_id:story_id}/claims", response_model=ClaimsOut, operation_id="storyClaims", responses=READ,
+            dependencies=[HeavyRead])
 def story_claims(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0) -> dict:
     """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes.
 
     Claims page with limit/offset (`claims_total` counts all); conflicts always come whole."""
-    return paginate(compare(story_articles(newsroom, story_id), newsroom.settings.model), "claims", limit, offset)
+    def compute() -> dict:
+        articles, warnings = story_articles(newsroom, story_id)
+        return with_warnings(compare(articles, newsroom.settings.model), warnings)
+
+    return paginate(newsroom.analysis(("claims", story_id), compute), "claims", limit, offset)
 
 
 AFTER = {"getStory": {"operationId": "getStory", "parameters": THIS, "description": "the story as it is now"}}
@@ -143,7 +167,8 @@ def curate(newsroom: Newsroom, lock, action) -> dict:
             raise not_found(str(exc.args[0]).removeprefix("no ")) from exc
 
 
-@router.get("/{story_id:story_id}/changes", response_model=ChangesOut, operation_id="storyChanges", responses=READ)
+@router.get("/{story_id:story_id}/changes", response_model=ChangesOut, operation_id="storyChanges", responses=READ,
+            dependencies=[HeavyRead])
 def story_changes(
     story_id: StoryId,
     newsroom: NewsroomDep,
@@ -153,7 +178,7 @@ def story_changes(
     bound = date_bound("since", since)
     if newsroom.story(story_id) is None:
         raise not_found(f"story {story_id}")
-    return newsroom.story_changes(story_id, bound)
+    return newsroom.analysis(("changes", story_id, bound), lambda: newsroom.story_changes(story_id, bound))
 
 
 @router.post("/{story_id:story_id}/merge", response_model=StoryOut, operation_id="mergeStories",
@@ -193,20 +218,28 @@ REPORT_RESPONSES = {
 }
 
 
-@router.get("/{story_id:story_id}/report", operation_id="storyReport", responses=REPORT_RESPONSES)
+@router.get("/{story_id:story_id}/report", operation_id="storyReport", responses=REPORT_RESPONSES,
+            dependencies=[HeavyRead])
 def story_report(
     story_id: StoryId,
     newsroom: NewsroomDep,
     format: Annotated[Literal["html", "md", "json"], Query(description="html (default), md or json")] = "html",
 ) -> Response:
     """The editor's similarity report: one self-contained page (no scripts, nothing from the network)."""
-    found = newsroom.story(story_id)
-    if found is None:
-        raise not_found(f"story {story_id}")
-    data = reports.story_report(story_articles(newsroom, story_id), newsroom.settings.model, newsroom.embedder,
-                                label=found["label"], story_id=story_id)
+    def data() -> dict:
+        found = newsroom.story(story_id)
+        if found is None:
+            raise not_found(f"story {story_id}")
+        articles, _ = story_articles(newsroom, story_id)
+        return reports.story_report(articles, newsroom.settings.model, newsroom.embedder, label=found["label"],
+                                    story_id=story_id)
+
     if format == "json":
-        return JSONResponse(data)
+        return JSONResponse(newsroom.analysis(("report", story_id), data))
     if format == "md":
-        return PlainTextResponse(reports.to_markdown(data), media_type="text/markdown; charset=utf-8")
-    return HTMLResponse(reports.to_html(data), headers={"Content-Security-Policy": reports.CSP})
+        page = newsroom.analysis(("report.md", story_id),
+                                 lambda: reports.to_markdown(newsroom.analysis(("report", story_id), data)))
+        return PlainTextResponse(page, media_type="text/markdown; charset=utf-8")
+    page = newsroom.analysis(("report.html", story_id),
+                             lambda: reports.to_html(newsroom.analysis(("report", story_id), data)))
+    return HTMLResponse(page, headers={"Content-Security-Policy": reports.CSP})

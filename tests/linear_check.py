@@ -1,0 +1,105 @@
+"""Adversarial 200k-character inputs against every text-facing pattern and function (run in a child process).
+
+`python -m tests.linear_check patterns|functions [SIZE]` prints one JSON line per case, as it goes:
+{"case": "engine.parse._DATE_LINE", "input": "' ' x 200000", "seconds": 0.01}. A quadratic or
+worse pattern shows as a case far over the others, or as the last line before the parent's timeout.
+Patterns are found, not listed: every compiled pattern (or list of them) at module level in
+engine/, so a pattern added later is checked too.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+# Runs of what markup, Markdown, datelines, numbers and quotes are made of: each tends to send a
+# backtracking pattern into a scan per start position (or worse, per way of splitting a run).
+UNITS = ["<", "<p>", "<p ", "<a b=", "<a href='", "<!--", "</", "<?", "<div><p><span>", " ", "\n", " \n", "\t",
+         "1", "1,", "1.", "1:", "1-1", "$1", '"', "'", "![", "[", "](", "[a](", "**", "*a", "__", "`", "#", "# ",
+         "---\n", "A", "A ", "A,", "A.", "A (", "a'", "a.", "p.m. ", "No. ", "http://", "www.", "@", "#a", "(",
+         "By A", "date ", "He ", "&amp;", "&#"]
+ENGINE = Path(__file__).resolve().parent.parent / "engine"
+
+
+def adversarial(size: int) -> list[tuple[str, str]]:
+    """(label, text) pairs: each unit repeated to `size` characters, once plain and once after a lead."""
+    out = []
+    for unit in UNITS:
+        run = (unit * (size // len(unit) + 1))[:size]
+        out.append((f"{unit!r} x {size}", run))
+    out.append((f"'<p>' + '<' x {size - 10}", "<p>" + "<" * (size - 10)))  # the reported bomb
+    out.append((f"'date: ' + ' ' x {size}", "date:" + " " * size + "x"))
+    return out
+
+
+def patterns() -> dict[str, re.Pattern]:
+    """Every compiled pattern at module level in engine/ (lists and dicts of patterns too)."""
+    found: dict[str, re.Pattern] = {}
+    for info in pkgutil.iter_modules([str(ENGINE)]):
+        module = importlib.import_module(f"engine.{info.name}")
+        for name, value in vars(module).items():
+            items = value.items() if isinstance(value, dict) else enumerate(value) \
+                if isinstance(value, list | tuple) else [(None, value)]
+            for key, item in items:
+                if isinstance(item, re.Pattern):
+                    found[f"engine.{info.name}.{name}" + (f"[{key!r}]" if key is not None else "")] = item
+    return found
+
+
+def functions() -> dict[str, Callable[[str], object]]:
+    """The engine's entry points that take raw text, each wrapped to take one string."""
+    from engine import clean, diff, facts, parse, sameclaim, search, sentences, summarize
+    from engine.records import RawItem
+
+    def read(ext: str) -> Callable[[str], object]:
+        return lambda text: list(parse.read_bytes(text.encode("utf-8", "replace"), "input", ext))
+
+    return {
+        "clean.clean_text": clean.clean_text,
+        "clean.to_article": lambda text: clean.to_article(RawItem({"text": text, "title": text[:2000],
+                                                                   "date": text[:64]}, "x"), 1_000_000),
+        "clean.normalize_date": lambda text: clean.normalize_date(text[:64]),
+        "clean.drop_boilerplate": clean.drop_boilerplate,
+        "clean.clean_field": clean.clean_field,
+        "parse.html_to_text": parse.html_to_text,
+        "parse.strip_markdown": parse.strip_markdown,
+        "parse.read .txt": read(".txt"),
+        "parse.read .md": read(".md"),
+        "parse.read .html": read(".html"),
+        "parse.read sniffed": read(None),
+        "sentences.split_sentences": sentences.split_sentences,
+        "facts.extract": lambda text: facts.extract(text, "2025-03-05T10:00:00Z"),
+        "facts.mask": facts.mask,
+        "sameclaim.token_info": sameclaim.token_info,
+        "summarize.exclusion_reason": summarize.exclusion_reason,
+        "summarize.tokens": summarize.tokens,
+        "search.fts_query": search.fts_query,
+        "search.has_phrases": lambda text: search.has_phrases(text, ["ferry capsized"]),
+        "diff.diff_versions": lambda text: diff.diff_versions(text, text[::-1]),
+    }
+
+
+def run(kind: str, size: int) -> None:
+    cases = patterns() if kind == "patterns" else functions()
+    inputs = adversarial(size)
+    for name, target in cases.items():
+        for label, text in inputs:
+            start = time.perf_counter()
+            if isinstance(target, re.Pattern):
+                target.match(text)
+                for _ in target.finditer(text):
+                    pass
+            else:
+                target(text)
+            print(json.dumps({"case": name, "input": label, "seconds": round(time.perf_counter() - start, 4)}),
+                  flush=True)
+
+
+if __name__ == "__main__":
+    run(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 200_000)
