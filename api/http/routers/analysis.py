@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from api.http.deps import NewsroomDep, check_batch, raw_items
+from api.http.deps import AllConflicts, NewsroomDep, check_batch, raw_items
 from api.http.models import ArticleBatch, ClaimsOut, ErrorOut, SummarizeRequest, SummaryOut
 from engine.analysis import compare, summarize
 from engine.pipeline import prepare
@@ -44,7 +44,8 @@ def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
 
 
 @router.post("/compare", response_model=ClaimsOut, responses=BODY_ERRORS)
-def compare_body(body: ArticleBatch, newsroom: NewsroomDep) -> dict:
-    """The claims table of the articles in the body; nothing is stored."""
+def compare_body(body: ArticleBatch, newsroom: NewsroomDep, all_conflicts: AllConflicts = False) -> dict:
+    """The claims table of the articles in the body; nothing is stored. Conflicts below the confidence
+    threshold are counted (`possible_conflicts_total`) and listed with `all_conflicts=true`."""
     articles, rejections = prepared(body, newsroom)
-    return {**compare(articles, newsroom.settings.model), "rejections": rejections}
+    return {**compare(articles, newsroom.settings.model, all_conflicts), "rejections": rejections}

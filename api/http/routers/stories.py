@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
-from api.http.deps import FiltersDep, NewsroomDep, WriteLockDep, date_bound, not_found, require_key
+from api.http.deps import AllConflicts, FiltersDep, NewsroomDep, WriteLockDep, date_bound, not_found, require_key
 from api.http.models import ClaimsOut, ErrorOut, MergeIn, MoveIn, RenameIn, SplitIn, StoriesOut, StoryOut, SummaryOut
 from engine import report as reports
 from engine.analysis import compare, paginate, summarize
@@ -70,11 +70,14 @@ def story_summary(
 
 
 @router.get("/{story_id}/claims", response_model=ClaimsOut, responses=NOT_FOUND)
-def story_claims(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0) -> dict:
+def story_claims(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0,
+                 all_conflicts: AllConflicts = False) -> dict:
     """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes.
 
-    Claims page with limit/offset (`claims_total` counts all); conflicts always come whole."""
-    return paginate(compare(story_articles(newsroom, story_id), newsroom.settings.model), "claims", limit, offset)
+    Claims page with limit/offset (`claims_total` counts all); conflicts always come whole, those below the
+    confidence threshold only with `all_conflicts=true`."""
+    return paginate(compare(story_articles(newsroom, story_id), newsroom.settings.model, all_conflicts), "claims",
+                    limit, offset)
 
 
 def curate(newsroom: Newsroom, lock, action) -> dict:
@@ -134,13 +137,14 @@ def story_report(
     story_id: StoryId,
     newsroom: NewsroomDep,
     format: Annotated[str, Query(pattern="^(html|md|json)$", description="html (default), md or json")] = "html",
+    all_conflicts: AllConflicts = False,
 ) -> Response:
     """The editor's similarity report: one self-contained page (no scripts, nothing from the network)."""
     found = newsroom.story(story_id)
     if found is None:
         raise not_found(f"story {story_id}")
     data = reports.story_report(story_articles(newsroom, story_id), newsroom.settings.model, newsroom.embedder,
-                                label=found["label"], story_id=story_id)
+                                label=found["label"], story_id=story_id, all_conflicts=all_conflicts)
     if format == "json":
         return JSONResponse(data)
     if format == "md":
