@@ -338,6 +338,9 @@ def format_changes(changes: dict) -> str:
     for c in changes["changed_facts"]:
         out.append(f"  ! {c['description']}")
         out += [f"      {s['value']!r}: {', '.join(s['outlets'])}" for s in c["sides"]]
+    out.append(f"figures revised: {len(changes.get('revised_facts', []))}")
+    for c in changes.get("revised_facts", []):
+        out.append(f"  ~ {c['description']}")
     out.append(f"corrected articles: {len(changes['corrected_articles'])}")
     for c in changes["corrected_articles"]:
         out.append(f"  ~ {c['id']} ({c['outlet']}) v{c['from_version']} -> v{c['to_version']}")

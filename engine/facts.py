@@ -222,6 +222,9 @@ def role_word(word: str) -> str:
 
 _WEAK = frozenset(role_word(w) for w in WEAK_ROLES)
 _DIRECTIONS = frozenset({role_word("rise"), role_word("fall")})
+# Roles that are different measures of one event: a count of the dead is never a count of the injured.
+_MEASURES = frozenset(role_word(w) for w in ("dead", "injured", "missing", "rescued", "evacuated", "destroyed",
+                                             "arrested"))
 # Words never used as roles: function words, and numbers and dates, which are the values themselves.
 _NOT_ROLES = STOPWORDS | set(UNITS) | set(TENS) | set(SCALES) | set(ORDINALS) | set(MONTHS) | set(WEEKDAYS) | {
     "dozen", "half", "quarter", "percent", "per", "cent", "a.m.", "p.m.", "morning", "afternoon", "evening", "night",
@@ -612,6 +615,11 @@ def _near_names(tokens: list[Token], start: int, end: int) -> frozenset[str]:
     return frozenset(out)
 
 
+# Words around a name that make it the source of a figure rather than what the figure is about.
+SOURCE_CUES = {"according", "confirmed", "reported", "reports", "announced", "quoted", "understands", "learned",
+               "learnt", "revealed", "reveal", "citing", "cited", "estimates", "estimated", "told"}
+
+
 def _source_at(tokens: list[Token], i: int) -> bool:
     """Whether the capitalised word at i is part of a name that says or is told something."""
     lo = hi = i
@@ -620,7 +628,7 @@ def _source_at(tokens: list[Token], i: int) -> bool:
     while hi + 1 < len(tokens) and (_capitalised(tokens[hi + 1]) or tokens[hi + 1].low in _NAME_CONNECTORS):
         hi += 1
     around = [t.low for t in tokens[max(0, lo - 3):lo]] + [t.low for t in tokens[hi + 1:hi + 4]]
-    return any(w in SPEECH_VERBS or w in {"according", "confirmed", "reported", "announced", "quoted"} for w in around)
+    return any(w in SPEECH_VERBS or w in SOURCE_CUES for w in around)
 
 
 def _whole(tokens: list[Token], start: int, end: int) -> bool:
@@ -1357,6 +1365,9 @@ def same_quantity(x: Quantity, y: Quantity) -> bool:
     dx, dy = x.role & _DIRECTIONS, y.role & _DIRECTIONS
     if x.unit != y.unit or (dx and dy and not dx & dy):
         return False
+    mx, my = (x.role | {x.head}) & _MEASURES, (y.role | {y.head}) & _MEASURES
+    if mx and my and not mx & my:
+        return False  # killed against injured, missing against rescued
     if x.unit != "ordinal" and (
             (x.head and x.head not in y.role | {y.head}) or (y.head and y.head not in x.role | {x.head})):
         return False  # "42 people" and "3 crew", "3.8%" and "the 2% target"
@@ -1443,7 +1454,7 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
     apart (one a small part of the other), and nothing counted at all (a bare number)."""
     doubts = []
     shared = (x.role | {x.head}) & (y.role | {y.head}) - _WEAK - {""}
-    score = 0.55 + 0.15 * min(2, len(shared))
+    score = 0.5 + 0.15 * min(2, len(shared))
     if x.head and x.head == y.head and x.head not in _WEAK:
         score += 0.1
     if not x.head and not y.head and x.unit == "count":
@@ -1453,11 +1464,11 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
         score -= 0.45
         doubts.append("other names")
     if x.whole != y.whole:
-        score -= 0.35
+        score -= 0.4
         doubts.append("part vs whole")
     ya, yb = _years(a), _years(b)
     if ya != yb and (ya or yb):
-        score -= 0.35
+        score -= 0.4
         doubts.append("other years")
     lo = min(x.hi, y.hi) if min(x.hi, y.hi) > 0 else 0.0
     hi = max(x.lo, y.lo)
