@@ -137,6 +137,7 @@ class Conflict:
     about: str = ""  # the role words the differing facts share ("dead", "captain")
     confidence: float = 1.0  # that both sides state one measure of one thing; shown from CONFIDENCE_THRESHOLD
     doubts: tuple[str, ...] = ()  # what lowered the confidence ("other names", "part vs whole")
+    link: float = 0.0  # the same-claim link score of the pair the difference was found in
 
     @property
     def status(self) -> str:
@@ -533,6 +534,9 @@ UPDATE_CUES = frozenset({"risen", "rose", "climbed", "revised", "raised", "mount
                          "latest", "lowered", "corrected", "increased", "reached"})
 
 
+REVISION_DAYS = 7  # a figure revised as events unfold is revised within days; later reports tell other moments
+
+
 def _revision(story: _Story, a: int, b: int) -> bool:
     """Whether b against a is a figure revised rather than disputed: one outlet's later report (an outlet
     correcting itself or following events), or a report of a later day that says the figure moved on."""
@@ -582,8 +586,13 @@ def _conflict(story: _Story, diff: facts.Difference, side_a: list[int], side_b: 
     if revision:
         sides.sort(key=lambda side: side.published or "9999")
     confidence = diff.confidence * (0.8 + 0.2 * min(1.0, max(0.0, link) / 0.5))
+    days = [facts.published_day(side.published) for side in sides]
+    doubts = diff.doubts
+    if None not in days and abs((days[0] - days[1]).days) > REVISION_DAYS:
+        confidence -= 0.3  # reports weeks apart: a figure of another moment, rarely one in dispute
+        doubts += ("weeks apart",)
     description = _describe(diff.kind, diff.role, sides, revision)
-    return Conflict(diff.kind, sides, description, diff.role, round(confidence, 3), diff.doubts)
+    return Conflict(diff.kind, sides, description, diff.role, round(max(0.0, confidence), 3), doubts, round(link, 3))
 
 
 class _Claims:
@@ -671,7 +680,9 @@ def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
         pending: list[tuple[Conflict, Claim, bool]] = []
         for diff, side_a, side_b, link in _find_conflicts(story, group, links, attributed):
             if _revision(story, side_a[0], side_b[0]):
-                revisions.append(_conflict(story, diff, side_a[:1], side_b[:1], link, revision=True))
+                revision = _conflict(story, diff, side_a[:1], side_b[:1], link, revision=True)
+                if revision.confidence >= CONFIDENCE_THRESHOLD:  # below it: two figures of two things
+                    revisions.append(revision)
                 continue
             evidence = (side_a[0], side_b[0])
             side_a = [u for u in side_a if u in remaining]

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.claims import CONFIDENCE_THRESHOLD, align
+from engine.clean import normalize_date
 from engine.records import Article, Sentence
 from engine.sentences import split_sentences
 
@@ -45,7 +46,7 @@ CACHE = Path("/work/cache/conflicts")
 def _article(row: dict, text: str, outlet: str | None = None) -> Article:
     body = [Sentence(s.text, i, s.paragraph, s.start, s.end) for i, s in enumerate(split_sentences(text))]
     return Article(id=str(row["id"]), text=text, title=row.get("title") or "", outlet=outlet or str(row["id"]),
-                   published=row.get("date") or None, sentences=body)
+                   published=normalize_date(row.get("date")), sentences=body)
 
 
 def load_source(name: str, path: Path, per_story: int) -> dict[str, list[Article]]:
@@ -105,7 +106,7 @@ def candidates(stories: dict[str, list[Article]]) -> list[dict]:
         for item in result.conflicts + result.possible + result.revisions:
             out.append({"story": story_id, "kind": item.kind, "revision": item in result.revisions,
                         "confidence": round(item.confidence, 3), "shown": item.confidence >= CONFIDENCE_THRESHOLD,
-                        "doubts": list(item.doubts),
+                        "doubts": list(item.doubts), "link": item.link,
                         "sides": [{"value": s.value, "articles": s.articles, "evidence": s.article,
                                    "published": s.published, "sentence": s.marked()} for s in item.sides]})
     return out
@@ -141,8 +142,9 @@ def score(cands: list[dict], judged: list[dict]) -> dict:
         if cand["revision"]:
             revisions_shown += 1
             revisions_right += j["label"] == "revision"
-            if j["label"] == "real":
+            if j["label"] == "revision":
                 found.update(hits)
+            by_pattern[j.get("pattern") or j["label"]]["revision"] += 1
             continue
         view = "shown" if cand["shown"] else "possible"
         by_kind[cand["kind"]][f"{view}:{j['label']}"] += 1
@@ -153,10 +155,12 @@ def score(cands: list[dict], judged: list[dict]) -> dict:
             if j["label"] == "real":
                 found.update(hits)
     real = [k for k, j in enumerate(judged) if j["label"] == "real"]
+    revised = [k for k, j in enumerate(judged) if j["label"] == "revision"]
     return {"candidates": len(cands), "unjudged": unjudged, "shown": shown, "shown_real": shown_tp,
             "precision": shown_tp / shown if shown else 0.0, "real": len(real),
             "recall": sum(k in found for k in real) / len(real) if real else 0.0,
-            "revisions": revisions_shown, "revisions_right": revisions_right,
+            "revisions": revisions_shown, "revisions_right": revisions_right, "revised": len(revised),
+            "revisions_found": sum(k in found for k in revised),
             "by_kind": by_kind, "by_pattern": by_pattern}
 
 
@@ -190,16 +194,17 @@ def main(argv: list[str] | None = None) -> int:
           + ("  (judge them before the figures count)" if result["unjudged"] else ""))
     print(f"shown by default (confidence >= {CONFIDENCE_THRESHOLD}): {result['shown']}, real {result['shown_real']}, "
           f"precision {result['precision']:.3f}; recall of real ones {result['recall']:.3f}; "
-          f"revisions shown {result['revisions']} (judged revision {result['revisions_right']})")
+          f"revisions shown {result['revisions']} (judged revision {result['revisions_right']}; "
+          f"{result['revisions_found']} of {result['revised']} judged revisions found)")
     print("\n| kind | shown real | shown revision | shown false | possible real | possible false |")
     print("|---|---|---|---|---|---|")
     for kind, c in sorted(result["by_kind"].items()):
         print(f"| {kind} | {c['shown:real']} | {c['shown:revision']} | {c['shown:false']} | {c['possible:real']} | "
               f"{c['possible:false'] + c['possible:revision']} |")
-    print("\n| pattern | shown | possible |")
-    print("|---|---|---|")
+    print("\n| pattern (judged label) | shown as conflict | possible | shown as revision |")
+    print("|---|---|---|---|")
     for pattern, c in sorted(result["by_pattern"].items(), key=lambda kv: -sum(kv[1].values())):
-        print(f"| {pattern} | {c['shown']} | {c['possible']} |")
+        print(f"| {pattern} | {c['shown']} | {c['possible']} | {c['revision']} |")
     if args.dump:
         with args.dump.open("w", encoding="utf-8") as fh:
             for cand in cands:
