@@ -534,6 +534,10 @@ UPDATE_CUES = frozenset({"risen", "rose", "climbed", "revised", "raised", "mount
                          "latest", "lowered", "corrected", "increased", "reached"})
 
 
+# A difference found in a pair the same-claim decision links weakly is more often two figures of two things:
+# the confidence falls by up to LINK_WEIGHT as the link score falls from STRONG_LINK to 0.
+LINK_WEIGHT = 0.45
+STRONG_LINK = 0.5
 REVISION_DAYS = 7  # a figure revised as events unfold is revised within days; later reports tell other moments
 
 
@@ -585,7 +589,7 @@ def _conflict(story: _Story, diff: facts.Difference, side_a: list[int], side_b: 
                                   published=published if published != "9999" else None, mark=mark, article=article))
     if revision:
         sides.sort(key=lambda side: side.published or "9999")
-    confidence = diff.confidence * (0.8 + 0.2 * min(1.0, max(0.0, link) / 0.5))
+    confidence = diff.confidence * (1.0 - LINK_WEIGHT * (1.0 - min(1.0, max(0.0, link) / STRONG_LINK)))
     days = [facts.published_day(side.published) for side in sides]
     doubts = diff.doubts
     if None not in days and abs((days[0] - days[1]).days) > REVISION_DAYS:

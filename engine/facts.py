@@ -447,6 +447,7 @@ def _fraction(tokens: list[Token], i: int) -> tuple[float, int, bool] | None:
 
 def _unit_after(tokens: list[Token], j: int, currency: str) -> tuple[str, float, int]:
     """(unit, multiplier, index after the unit) of the words following a number ending at j."""
+    start = j  # a count does not take the hyphen of "116-man crew"
     while j < len(tokens) and tokens[j].text == "-":
         j += 1
     low = tokens[j].low if j < len(tokens) else ""
@@ -475,7 +476,7 @@ def _unit_after(tokens: list[Token], j: int, currency: str) -> tuple[str, float,
         if MEASURES[low] == "km" and nxt == "/":
             return "measure:km/h", 1.0, min(j + 3, len(tokens))
         return f"measure:{MEASURES[low]}", 1.0, j + 1
-    return "count", 1.0, j
+    return "count", 1.0, start
 
 
 def _scale_after(tokens: list[Token], j: int, end_char: int) -> tuple[float, int]:
@@ -494,8 +495,10 @@ def _scale_after(tokens: list[Token], j: int, end_char: int) -> tuple[float, int
 
 def _is_year(tokens: list[Token], i: int, value: float, raw: str) -> bool:
     """A bare 4-digit number from 1900 to 2099 not followed by a plural noun is a year ("since 1994")."""
-    if not (1900 <= value <= 2099) or "," in raw or "." in raw or len(raw) != 4:
+    if "," in raw or "." in raw or len(raw) != 4 or not (1000 <= value <= 2099):
         return False
+    if value < 1900:  # "in 1770", "since 1830": an older year only after a word that introduces one
+        return i > 0 and tokens[i - 1].low in {"in", "since", "from", "until", "of", "by", "to", "circa"}
     nxt = tokens[i + 1] if i + 1 < len(tokens) else None
     if nxt is not None and nxt.low == "s" and nxt.start == tokens[i].end:
         return True  # "the 1900s"
@@ -527,8 +530,9 @@ def _label_number(tokens: list[Token], i: int) -> bool:
 def _number_at(tokens: list[Token], i: int) -> _Number | None:
     """The number starting at tokens[i] with its scale and unit; None for words that are not numbers."""
     tok = tokens[i]
-    if tok.kind in {"num", "frac", "score"} and _label_number(tokens, i):
-        return None
+    if tok.kind in {"num", "frac", "score"} and (_label_number(tokens, i) or (
+            i > 0 and tokens[i - 1].end == tok.start and tokens[i - 1].kind == "word")):
+        return None  # "No. 1", "Happy99", "W97M": part of a name
     if tok.kind == "frac":
         unit, mult, j = _unit_after(tokens, i + 1, "")
         return _Number(_fraction_value(tok.text) * mult, 0.0, unit, j)
@@ -568,6 +572,9 @@ def _number_at(tokens: list[Token], i: int) -> _Number | None:
             return None  # "first reported", "second half": not a count of anything
         return _Number(value, 0.0, "ordinal", j)
     unit, mult, j = _unit_after(tokens, j, currency)
+    if unit == "count" and ((i > 0 and tokens[i - 1].low == "magnitude") or (
+            j < len(tokens) and tokens[j].low == "magnitude")):
+        unit = "measure:magnitude"  # "magnitude 4.9", "a 7.0 magnitude earthquake"
     if unit == "count" and j < len(tokens) and _capitalised(tokens[j]) and tok.kind == "num" and not currency:
         return None  # "10 News", "Apollo 11 Crew": part of a name
     return _Number(value * mult, tolerance * mult, unit, j)
@@ -1325,6 +1332,7 @@ class Facts:
     content: frozenset[str]  # stems of its content words, numbers and dates left out
     words: frozenset[str]  # every word in lower case
     speaker: Speaker | None = None  # who the sentence says it is quoting ("police said", "according to X")
+    year: int | None = None  # the year it was published, if known
 
 
 @lru_cache(maxsize=20_000)
@@ -1338,7 +1346,7 @@ def extract(text: str, published: str | None = None) -> Facts:
     names = tuple(_names(tokens))
     return Facts(text, tuple(_quantities(body, tokens, covered)), tuple(dates), names,
                  _polarity(tokens), content, frozenset(t.low for t in tokens if t.kind == "word"),
-                 _speaker(tokens, names))
+                 _speaker(tokens, names), ref.year if published_day(published) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1444,6 +1452,16 @@ def _years(f: Facts) -> set[int]:
     return {y for d in f.dates if d.explicit and d.last - d.first > timedelta(days=300) for y in (d.first.year,)}
 
 
+def _other_years(a: Facts, b: Facts) -> bool:
+    """Whether two sentences are about different years: both name years and none in common, or one names
+    only years before it was published (a 1996 crash cited as background) and the other none."""
+    ya, yb = _years(a), _years(b)
+    if ya and yb:
+        return not ya & yb
+    named, f = (ya, a) if ya else (yb, b)
+    return bool(named) and f.year is not None and max(named) < f.year
+
+
 def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[float, tuple[str, ...]]:
     """How likely two differing figures are one measure of one thing, 0..1, and the doubts that lower it.
 
@@ -1466,8 +1484,7 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
     if x.whole != y.whole:
         score -= 0.4
         doubts.append("part vs whole")
-    ya, yb = _years(a), _years(b)
-    if ya != yb and (ya or yb):
+    if _other_years(a, b):
         score -= 0.4
         doubts.append("other years")
     lo = min(x.hi, y.hi) if min(x.hi, y.hi) > 0 else 0.0

@@ -49,7 +49,7 @@ def _article(row: dict, text: str, outlet: str | None = None) -> Article:
                    published=normalize_date(row.get("date")), sentences=body)
 
 
-def load_source(name: str, path: Path, per_story: int) -> dict[str, list[Article]]:
+def load_source(name: str, path: Path, per_story: int, max_stories: int = 0) -> dict[str, list[Article]]:
     """Story id -> articles of one source: `duc` (DUC 2006 topics, AP/NYT/Xinhua 1996-2000, real outlets,
     documents sorted by date: the first `per_story`), `fnc` (FNC-1 clusters in file order, each article its
     own outlet) or `multiling` (MultiLing 2011 WikiNews topics, likewise)."""
@@ -65,7 +65,8 @@ def load_source(name: str, path: Path, per_story: int) -> dict[str, list[Article
             stories[f"duc:{row['id']}"] = [_article(d, d["text"], d.get("source")) for d in docs]
         elif len(stories[f"{name}:{row['cluster']}"]) < per_story:
             stories[f"{name}:{row['cluster']}"].append(_article(row, row["text"]))
-    return {k: v for k, v in stories.items() if len(v) >= 3}
+    kept = {k: v for k, v in stories.items() if len(v) >= 3}
+    return dict(list(kept.items())[:max_stories]) if max_stories else kept
 
 
 def embed(articles: list[Article], cache: Path, label: str) -> None:
@@ -169,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", action="append", metavar="NAME=FILE",
                         help="a story source (duc, fnc, multiling) and its file; default: all three, where present")
     parser.add_argument("--per-story", type=int, default=6, help="articles per story")
+    parser.add_argument("--fnc-stories", type=int, default=45, help="FNC-1 stories (the first N; 0: all)")
     parser.add_argument("--judged", type=Path, default=JUDGED, help="judgments (JSON lines)")
     parser.add_argument("--dump", type=Path, help="write every candidate, with its sentences and label, here")
     parser.add_argument("--cache", type=Path, default=CACHE, help="folder for cached sentence vectors")
@@ -177,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     stories: dict[str, list[Article]] = {}
     for name, path in sources.items():
         if Path(path).exists():
-            loaded = load_source(name, Path(path), args.per_story)
+            loaded = load_source(name, Path(path), args.per_story, args.fnc_stories if name == "fnc" else 0)
             embed([a for arts in loaded.values() for a in arts], args.cache, name)
             stories.update(loaded)
     if not stories:
