@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.claims import CONFIDENCE_THRESHOLD, align
+from engine import claims
+from engine.claims import align
 from engine.clean import normalize_date
 from engine.records import Article, Sentence
 from engine.sentences import split_sentences
@@ -99,17 +100,25 @@ def _norm(value: str) -> str:
     return " ".join(value.lower().split())
 
 
+# An engine from before confidences and revisions (the baseline of issue 14) shows every conflict it finds;
+# the getattr defaults below let this script measure it too, for before/after figures.
+THRESHOLD = getattr(claims, "CONFIDENCE_THRESHOLD", 0.0)
+
+
 def candidates(stories: dict[str, list[Article]]) -> list[dict]:
     """Every conflict and revision the engine flags, shown by default or not, one row per disagreement."""
     out = []
     for story_id, articles in stories.items():
         result = align(articles)
-        for item in result.conflicts + result.possible + result.revisions:
-            out.append({"story": story_id, "kind": item.kind, "revision": item in result.revisions,
-                        "confidence": round(item.confidence, 3), "shown": item.confidence >= CONFIDENCE_THRESHOLD,
-                        "doubts": list(item.doubts), "link": item.link,
-                        "sides": [{"value": s.value, "articles": s.articles, "evidence": s.article,
-                                   "published": s.published, "sentence": s.marked()} for s in item.sides]})
+        revisions = getattr(result, "revisions", [])
+        for item in result.conflicts + getattr(result, "possible", []) + revisions:
+            confidence = getattr(item, "confidence", 1.0)
+            out.append({"story": story_id, "kind": item.kind, "revision": any(item is r for r in revisions),
+                        "confidence": round(confidence, 3), "shown": confidence >= THRESHOLD,
+                        "doubts": list(getattr(item, "doubts", ())), "link": getattr(item, "link", None),
+                        "sides": [{"value": s.value, "articles": s.articles, "published": s.published,
+                                   "sentence": s.marked() if hasattr(s, "marked") else s.sentence}
+                                  for s in item.sides]})
     return out
 
 
@@ -194,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(judged)} judgments ({result['real']} real)")
     print(f"candidates {result['candidates']}  unjudged {result['unjudged']}"
           + ("  (judge them before the figures count)" if result["unjudged"] else ""))
-    print(f"shown by default (confidence >= {CONFIDENCE_THRESHOLD}): {result['shown']}, real {result['shown_real']}, "
+    print(f"shown by default (confidence >= {THRESHOLD}): {result['shown']}, real {result['shown_real']}, "
           f"precision {result['precision']:.3f}; recall of real ones {result['recall']:.3f}; "
           f"revisions shown {result['revisions']} (judged revision {result['revisions_right']}; "
           f"{result['revisions_found']} of {result['revised']} judged revisions found)")

@@ -104,7 +104,8 @@ def test_part_and_whole_are_not_one_toll():
 def test_background_year_is_not_the_story_figure():
     day = "1998-09-04T12:00:00Z"
     assert _confidence("The crash of Flight 800 in 1996 killed 230 people off Long Island.",
-                       "The crash of the Swissair jet killed 229 people off Nova Scotia.", day, day) < CONFIDENCE_THRESHOLD
+                       "The crash of the Swissair jet killed 229 people off Nova Scotia.", day, day) \
+        < CONFIDENCE_THRESHOLD
     # a year of the story itself is no background
     assert _confidence("The embassy bombings in August 1998 killed 224 people.",
                        "The embassy bombings killed more than 250 people.", day, day) >= CONFIDENCE_THRESHOLD
