@@ -265,6 +265,11 @@ def groups_option(func: Callable) -> Callable:
                         help="outlet groups (TOML, see engine/groups.py): coverage per group, blind spots")(func)
 
 
+def all_conflicts_option(func: Callable) -> Callable:
+    return click.option("--all-conflicts", is_flag=True,
+                        help="also list possible conflicts, below the confidence threshold")(func)
+
+
 def load_outlet_groups(path: str | None):
     """The editor's outlet groups, or None without --groups."""
     if not path:
@@ -335,6 +340,9 @@ def format_changes(changes: dict) -> str:
     for c in changes["changed_facts"]:
         out.append(f"  ! {c['description']}")
         out += [f"      {s['value']!r}: {', '.join(s['outlets'])}" for s in c["sides"]]
+    out.append(f"figures revised: {len(changes.get('revised_facts', []))}")
+    for c in changes.get("revised_facts", []):
+        out.append(f"  ~ {c['description']}")
     out.append(f"corrected articles: {len(changes['corrected_articles'])}")
     for c in changes["corrected_articles"]:
         out.append(f"  ~ {c['id']} ({c['outlet']}) v{c['from_version']} -> v{c['to_version']}")
@@ -567,15 +575,20 @@ def summarize(story_id: int | None, inputs: tuple[str, ...], words: int | None, 
 @story_or_files
 @click.option("--limit", type=int, help="at most this many claims in --json (conflicts always come whole)")
 @click.option("--offset", type=int, default=0, help="skip this many claims (paging)")
+@all_conflicts_option
 @db_option
 @json_option
-def compare(story_id: int | None, inputs: tuple[str, ...], limit: int | None, offset: int, db: str | None,
-            as_json: bool) -> None:
+def compare(story_id: int | None, inputs: tuple[str, ...], limit: int | None, offset: int, all_conflicts: bool,
+            db: str | None, as_json: bool) -> None:
     """Line up what each outlet says: shared claims with support, conflicts, single-outlet claims.
+
+    Conflicts are shown from a confidence threshold (engine/claims.CONFIDENCE_THRESHOLD); --all-conflicts
+    also lists those below it as "possible". A figure a later report revised is listed as a revision.
 
     \b
     Examples:
       newsprism compare 3 --db ./store
+      newsprism compare 3 --all-conflicts
       newsprism compare --input reports/*.jsonl --json | jq '.conflicts'
     """
     from engine.analysis import language_split, paginate
@@ -585,9 +598,9 @@ def compare(story_id: int | None, inputs: tuple[str, ...], limit: int | None, of
     usable, warnings = language_split(articles, model)
     alignment = align(usable)
     if as_json:
-        emit_json(paginate({**alignment.to_dict(), "warnings": warnings}, "claims", limit, offset))
+        emit_json(paginate({**alignment.to_dict(all_conflicts), "warnings": warnings}, "claims", limit, offset))
         return
-    click.echo(format_table(alignment))
+    click.echo(format_table(alignment, show_possible=all_conflicts))
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
 
@@ -623,10 +636,12 @@ def write_story_reports(newsroom, folder: str, groups=None) -> dict:
 @click.option("--html-dir", metavar="DIR", type=click.Path(file_okay=False),
               help="with --all: write index.html and story-ID.html per story here")
 @groups_option
+@all_conflicts_option
 @db_option
 @json_option
 def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, html_out: str | None,
-           md_out: str | None, html_dir: str | None, groups_file: str | None, db: str | None, as_json: bool) -> None:
+           md_out: str | None, html_dir: str | None, groups_file: str | None, all_conflicts: bool, db: str | None,
+           as_json: bool) -> None:
     """The editor's report of a story: summary, conflicts, shared and single-outlet claims, outlet
     similarity, coverage and timeline, as one self-contained HTML page, Markdown or JSON.
 
@@ -658,7 +673,8 @@ def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, htm
     if story_id is not None:
         found = open_newsroom(db).story(story_id)
         label = found["label"] if found else None
-    data = reports.story_report(articles, model, embedder, groups, label=label, story_id=story_id)
+    data = reports.story_report(articles, model, embedder, groups, label=label, story_id=story_id,
+                                all_conflicts=all_conflicts)
     for path, text in ((html_out, reports.to_html), (md_out, reports.to_markdown)):
         if path:
             with open(path, "w", encoding="utf-8") as out:

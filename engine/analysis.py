@@ -85,12 +85,13 @@ def _one_per_claim(summary: list[dict], carried: dict) -> list[dict]:
     return kept
 
 
-def compare(articles: list[Article], model: str) -> dict:
-    """The claims table of a set of articles: claims with support, conflicts, single-outlet claims."""
+def compare(articles: list[Article], model: str, all_conflicts: bool = False) -> dict:
+    """The claims table of a set of articles: claims with support, conflicts (with `all_conflicts` also the
+    possible ones below the confidence threshold), revisions, single-outlet claims."""
     from engine.claims import align
 
     usable, warnings = language_split(articles, model)
-    return {**align(usable).to_dict(), "warnings": warnings}
+    return {**align(usable).to_dict(all_conflicts), "warnings": warnings}
 
 
 def paginate(data: dict, key: str, limit: int | None, offset: int = 0) -> dict:

@@ -47,6 +47,9 @@ from engine.records import Article, Sentence
 from engine.sameclaim import SameClaim
 
 KIND_ORDER = {"consensus": 0, "corroborated": 1, "single-source": 2}
+# Conflicts at or above this confidence are shown by default (CLI, API, report); the rest are "possible",
+# listed with --all-conflicts / ?all_conflicts=true. Set on the real development set (eval/conflicts.py).
+CONFIDENCE_THRESHOLD = 0.5
 CONFLICT_ORDER = {"number": 0, "money": 0, "date": 1, "name": 2, "negation": 3, "attribution": 4}
 
 
@@ -108,10 +111,20 @@ class ConflictSide:
     sentence: str
     published: str | None
     claim_id: str = ""
+    mark: tuple[int, int] | None = None  # where `value` stands in `sentence` (character offsets)
+    article: str = ""  # the article whose `sentence` is the evidence
 
     def to_dict(self) -> dict:
         return {"value": self.value, "outlets": self.outlets, "articles": self.articles,
-                "sentence": self.sentence, "published": self.published, "claim_id": self.claim_id}
+                "sentence": self.sentence, "value_span": list(self.mark) if self.mark else None,
+                "evidence_article": self.article, "published": self.published, "claim_id": self.claim_id}
+
+    def marked(self, left: str = "[", right: str = "]") -> str:
+        """The evidence sentence with its value between `left` and `right`."""
+        if not self.mark:
+            return self.sentence
+        start, end = self.mark
+        return f"{self.sentence[:start]}{left}{self.sentence[start:end]}{right}{self.sentence[end:]}"
 
 
 @dataclass(slots=True)
@@ -122,10 +135,19 @@ class Conflict:
     sides: list[ConflictSide]
     description: str
     about: str = ""  # the role words the differing facts share ("dead", "captain")
+    confidence: float = 1.0  # that both sides state one measure of one thing; shown from CONFIDENCE_THRESHOLD
+    doubts: tuple[str, ...] = ()  # what lowered the confidence ("other names", "part vs whole")
+    link: float = 0.0  # the same-claim link score of the pair the difference was found in
+
+    @property
+    def status(self) -> str:
+        """ "conflict" when shown by default, "possible" below the threshold."""
+        return "conflict" if self.confidence >= CONFIDENCE_THRESHOLD else "possible"
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "sides": [s.to_dict() for s in self.sides], "description": self.description,
-                "about": self.about}
+        return {"kind": self.kind, "status": self.status, "confidence": round(self.confidence, 3),
+                "doubts": list(self.doubts), "sides": [s.to_dict() for s in self.sides],
+                "description": self.description, "about": self.about}
 
 
 @dataclass(slots=True)
@@ -137,15 +159,25 @@ class Alignment:
     claims: list[Claim]
     conflicts: list[Conflict]
     single_source: dict[str, list[Claim]] = field(default_factory=dict)
+    possible: list[Conflict] = field(default_factory=list)  # conflicts below CONFIDENCE_THRESHOLD
+    revisions: list[Conflict] = field(default_factory=list)  # a figure a later report revised, earliest first
 
-    def to_dict(self) -> dict:
-        return {
+    def to_dict(self, all_conflicts: bool = False) -> dict:
+        """JSON form; the possible conflicts (below the threshold) are listed only with `all_conflicts`,
+        and counted always."""
+        out = {
             "articles": self.articles,
             "outlets": self.outlets,
             "claims": [c.to_dict() for c in self.claims],
             "conflicts": [c.to_dict() for c in self.conflicts],
+            "conflict_threshold": CONFIDENCE_THRESHOLD,
+            "possible_conflicts_total": len(self.possible),
+            "revisions": [c.to_dict() for c in self.revisions],
             "single_source": {o: [c.to_dict() for c in cs] for o, cs in self.single_source.items()},
         }
+        if all_conflicts:
+            out["possible_conflicts"] = [c.to_dict() for c in self.possible]
+        return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -477,41 +509,94 @@ def _majority_first(story: _Story, side_a: list[int], side_b: list[int]) -> bool
 
 
 def _find_conflicts(story: _Story, units: list[int], links: dict[tuple[int, int], float],
-                    attributed: set[tuple[int, int]]) -> list[tuple[facts.Difference, list[int], list[int]]]:
-    """Differences between linked members of independent reports, each with the members on both sides.
-    An attribution difference counts only for pairs in `attributed` (see `_attributed`)."""
-    found: list[tuple[facts.Difference, list[int], list[int]]] = []
+                    attributed: set[tuple[int, int]]) -> list[tuple[facts.Difference, list[int], list[int], float]]:
+    """Differences between linked members of different articles, each with the members on both sides and
+    the pair's link score. An attribution difference counts only for pairs in `attributed` (see
+    `_attributed`). Pairs of one outlet are kept: a later report of an outlet revising its own figure is a
+    revision (see `_revision`), never a conflict."""
+    found: list[tuple[facts.Difference, list[int], list[int], float]] = []
     for a in units:
         for b in units:
-            if a >= b or (a, b) not in links or story.sources([a]) & story.sources([b]):
+            if a >= b or (a, b) not in links:
                 continue
             for diff in facts.differences(story.facts[a], story.facts[b]):
                 if diff.kind == "attribution" and (a, b) not in attributed:
                     continue
-                if any(d.kind == diff.kind and {a, b} <= set(sa) | set(sb) for d, sa, sb in found):
+                if any(d.kind == diff.kind and {a, b} <= set(sa) | set(sb) for d, sa, sb, _ in found):
                     continue
                 side_a, side_b = _sides(story, units, a, b, diff)
-                found.append((diff, side_a, side_b))
+                found.append((diff, side_a, side_b, links[(a, b)]))
     return found
 
 
-def _describe(kind: str, role: str, sides: list[ConflictSide]) -> str:
+# Words with which a later report says that a figure moved on ("the toll has risen to 40").
+UPDATE_CUES = frozenset({"risen", "rose", "climbed", "revised", "raised", "mounted", "jumped", "updated", "now",
+                         "latest", "lowered", "corrected", "increased", "reached"})
+
+
+# A difference found in a pair the same-claim decision links weakly is more often two figures of two things:
+# the confidence falls by up to LINK_WEIGHT as the link score falls from STRONG_LINK to 0.
+LINK_WEIGHT = 0.45
+STRONG_LINK = 0.5
+REVISION_DAYS = 7  # a figure revised as events unfold is revised within days; later reports tell other moments
+
+
+def _revision(story: _Story, a: int, b: int) -> bool:
+    """Whether b against a is a figure revised rather than disputed: one outlet's later report (an outlet
+    correcting itself or following events), or a report of a later day that says the figure moved on."""
+    if story.sources([a]) & story.sources([b]):
+        return True
+    day_a, day_b = story.published(a)[:10], story.published(b)[:10]
+    if "9999" in (day_a, day_b) or day_a == day_b:
+        return False
+    later = b if day_b > day_a else a
+    return bool(story.facts[later].words & UPDATE_CUES)
+
+
+def _describe(kind: str, role: str, sides: list[ConflictSide], revision: bool = False) -> str:
     what = {"number": "number", "money": "amount", "date": "date", "name": "name", "negation": "statement",
             "attribution": "source"}[kind]
     about = f" ({role})" if role else ""
+    if revision:
+        parts = [f"{s.value!r} ({', '.join(s.outlets)}, {(s.published or 'undated')[:16]})" for s in sides]
+        return f"Revised {what}{about}: " + " -> ".join(parts)
     parts = [f"{s.value!r} ({', '.join(s.outlets)})" for s in sides]
     return f"Different {what}{about}: " + " vs ".join(parts)
 
 
-def _conflict(story: _Story, diff: facts.Difference, side_a: list[int], side_b: list[int]) -> Conflict:
+def _evidence(story: _Story, unit: int, value: str) -> tuple[str, tuple[int, int] | None, str]:
+    """The sentence of `unit` (which states `value`), where the value stands in it, and its article."""
+    text = story.text(unit)
+    start = text.find(value)
+    article = story.articles[min(story.arts[unit], key=lambda k: story.articles[k].published or "9999")].id
+    return text, ((start, start + len(value)) if start >= 0 and value else None), article
+
+
+def _conflict(story: _Story, diff: facts.Difference, side_a: list[int], side_b: list[int], link: float,
+              revision: bool = False, evidence: tuple[int, int] | None = None) -> Conflict:
+    """A conflict (or a revision) of `diff`: per side its outlets and articles, and as evidence the sentence
+    that states the side's value (the pair the difference was found in: `evidence`, by default side_a[0]
+    and side_b[0]), the value marked.
+    Its confidence is the difference's (facts.quantity_confidence and kin), lowered for a weak link."""
     sides = []
-    for units, value in ((side_a, diff.a), (side_b, diff.b)):
-        first = min(units, key=story.published)
-        members = _members(story, units)
+    evidence = evidence or (side_a[0], side_b[0])
+    for units, value, unit in ((side_a, diff.a, evidence[0]), (side_b, diff.b, evidence[1])):
+        members = _members(story, sorted(set(units) | {unit}))
+        sentence, mark, article = _evidence(story, unit, value)
+        published = story.published(unit)
         sides.append(ConflictSide(value=value, outlets=sorted({m.outlet for m in members}),
-                                  articles=sorted({m.article_id for m in members}), sentence=story.text(first),
-                                  published=story.published(first) if story.published(first) != "9999" else None))
-    return Conflict(diff.kind, sides, _describe(diff.kind, diff.role, sides), diff.role)
+                                  articles=sorted({m.article_id for m in members}), sentence=sentence,
+                                  published=published if published != "9999" else None, mark=mark, article=article))
+    if revision:
+        sides.sort(key=lambda side: side.published or "9999")
+    confidence = diff.confidence * (1.0 - LINK_WEIGHT * (1.0 - min(1.0, max(0.0, link) / STRONG_LINK)))
+    days = [facts.published_day(side.published) for side in sides]
+    doubts = diff.doubts
+    if None not in days and abs((days[0] - days[1]).days) > REVISION_DAYS:
+        confidence -= 0.3  # reports weeks apart: a figure of another moment, rarely one in dispute
+        doubts += ("weeks apart",)
+    description = _describe(diff.kind, diff.role, sides, revision)
+    return Conflict(diff.kind, sides, description, diff.role, round(max(0.0, confidence), 3), doubts, round(link, 3))
 
 
 class _Claims:
@@ -536,27 +621,33 @@ class _Claims:
         return self.by_units[key]
 
 
-def _merge_conflicts(conflicts: list[Conflict]) -> list[Conflict]:
-    """One conflict per disagreement: the same kind with overlapping sides, found in two claims, is merged."""
+def _merge_conflicts(conflicts: list[Conflict], revision: bool = False) -> list[Conflict]:
+    """One conflict per disagreement: the same kind with the same two values, or with overlapping sides,
+    found in two claims or in two copies of one report, is merged (keeping the higher confidence)."""
     merged: list[Conflict] = []
-    for conflict in sorted(conflicts, key=lambda c: -sum(len(s.articles) for s in c.sides)):
+
+    def values(c: Conflict) -> list[str]:
+        return [" ".join(side.value.lower().split()) for side in c.sides]
+
+    for conflict in sorted(conflicts, key=lambda c: (-c.confidence, -sum(len(s.articles) for s in c.sides))):
         for kept in merged:
             if kept.kind != conflict.kind:
                 continue
             for order in ((0, 1), (1, 0)):
                 pairs = list(zip((kept.sides[k] for k in order), conflict.sides, strict=True))
-                if all(set(a.articles) & set(b.articles) for a, b in pairs):
+                if all(set(a.articles) & set(b.articles) or values(kept)[k] == values(conflict)[m]
+                       for (a, b), k, m in zip(pairs, order, (0, 1), strict=True)):
                     for a, b in pairs:
                         a.articles = sorted(set(a.articles) | set(b.articles))
                         a.outlets = sorted(set(a.outlets) | set(b.outlets))
-                    kept.description = _describe(kept.kind, kept.about, kept.sides)
+                    kept.description = _describe(kept.kind, kept.about, kept.sides, revision)
                     break
             else:
                 continue
             break
         else:
             merged.append(conflict)
-    return sorted(merged, key=lambda c: (CONFLICT_ORDER[c.kind], -sum(len(s.articles) for s in c.sides)))
+    return sorted(merged, key=lambda c: (CONFLICT_ORDER[c.kind], -c.confidence, -sum(len(s.articles) for s in c.sides)))
 
 
 def _attributed(story: _Story, groups: list[list[int]], links: dict[tuple[int, int], float],
@@ -582,15 +673,22 @@ def _attributed(story: _Story, groups: list[list[int]], links: dict[tuple[int, i
 
 
 def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int], float],
-            attributed: set[tuple[int, int]]) -> tuple[list[Claim], list[Conflict]]:
+            attributed: set[tuple[int, int]]) -> tuple[list[Claim], list[Conflict], list[Conflict]]:
     """Claims of the groups, split where their members disagree on a fact, plus one claim per sentence
     left out of every group; the claims' ids are set and the conflicts point to them."""
     made = _Claims(story)
     conflicts: list[tuple[Conflict, list[Claim | None]]] = []
+    revisions: list[Conflict] = []
     for group in groups:
         remaining = list(group)
         pending: list[tuple[Conflict, Claim, bool]] = []
-        for diff, side_a, side_b in _find_conflicts(story, group, links, attributed):
+        for diff, side_a, side_b, link in _find_conflicts(story, group, links, attributed):
+            if _revision(story, side_a[0], side_b[0]):
+                revision = _conflict(story, diff, side_a[:1], side_b[:1], link, revision=True)
+                if revision.confidence >= CONFIDENCE_THRESHOLD:  # below it: two figures of two things
+                    revisions.append(revision)
+                continue
+            evidence = (side_a[0], side_b[0])
             side_a = [u for u in side_a if u in remaining]
             side_b = [u for u in side_b if u in remaining]
             if not side_a or not side_b:
@@ -598,7 +696,7 @@ def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
             a_major = _majority_first(story, side_a, side_b)
             minor = side_b if a_major else side_a
             remaining = [u for u in remaining if u not in minor]
-            pending.append((_conflict(story, diff, side_a, side_b), made.make(minor), a_major))
+            pending.append((_conflict(story, diff, side_a, side_b, link, evidence=evidence), made.make(minor), a_major))
         main = made.make(remaining) if remaining else None
         for conflict, minor_claim, a_major in pending:
             conflicts.append((conflict, [main, minor_claim] if a_major else [minor_claim, main]))
@@ -613,7 +711,7 @@ def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
     for conflict, side_claims in conflicts:
         for side, claim in zip(conflict.sides, side_claims, strict=True):
             side.claim_id = claim.id if claim else ""
-    return claims, _merge_conflicts([c for c, _ in conflicts])
+    return claims, _merge_conflicts([c for c, _ in conflicts]), _merge_conflicts(revisions, revision=True)
 
 
 def align(articles: list[Article], params: AlignParams | None = None) -> Alignment:
@@ -628,18 +726,20 @@ def align(articles: list[Article], params: AlignParams | None = None) -> Alignme
     groups += [g for g in _anchored(story) + _named(story, links)
                if not any(set(g) <= units and story.sources(g) == sources for units, sources in covered)]
     groups += _disputed(story, groups, links, params)
-    claims, conflicts = _claims(story, groups, links, _attributed(story, groups, links, params))
+    claims, conflicts, revisions = _claims(story, groups, links, _attributed(story, groups, links, params))
     single: dict[str, list[Claim]] = defaultdict(list)
     for claim in claims:
         if claim.kind == "single-source":
             single[claim.first["outlet"]].append(claim)
-    return Alignment(len(story.articles), sorted({a.outlet for a in story.articles}), claims, conflicts,
-                     dict(sorted(single.items())))
+    return Alignment(len(story.articles), sorted({a.outlet for a in story.articles}), claims,
+                     [c for c in conflicts if c.confidence >= CONFIDENCE_THRESHOLD], dict(sorted(single.items())),
+                     [c for c in conflicts if c.confidence < CONFIDENCE_THRESHOLD], revisions)
 
 
-def format_table(alignment: Alignment, width: int = 110) -> str:
-    """A plain-text claims table for people: conflicts first, then consensus, corroborated, and what each
-    outlet alone reports."""
+def format_table(alignment: Alignment, width: int = 110, show_possible: bool = False) -> str:
+    """A plain-text claims table for people: conflicts first (the value marked [so] in each side's sentence;
+    `show_possible` adds those below the confidence threshold), revisions, then consensus, corroborated, and
+    what each outlet alone reports."""
     indent = " " * 6
 
     def wrap(text: str, first: str = indent) -> list[str]:
@@ -649,14 +749,30 @@ def format_table(alignment: Alignment, width: int = 110) -> str:
         return published.replace("T", " ").removesuffix("Z")[:16] if published else "undated"
 
     lines = [f"{alignment.articles} articles, {len(alignment.outlets)} outlets: {', '.join(alignment.outlets)}", ""]
-    lines.append(f"CONFLICTS ({len(alignment.conflicts)})")
-    for k, conflict in enumerate(alignment.conflicts, 1):
-        lines += wrap(f"{conflict.kind}: {conflict.description}", f"{k:>3}.  ")
-        for side in conflict.sides:
-            lines += wrap(f"{side.value!r} - {', '.join(side.outlets)} ({when(side.published)}): "
-                          f"\"{side.sentence}\"", indent + "- ")
-    if not alignment.conflicts:
-        lines.append(indent + "none found")
+    def block(title: str, items: list[Conflict], empty: str) -> None:
+        lines.append(title)
+        for k, conflict in enumerate(items, 1):
+            doubts = f"; doubts: {', '.join(conflict.doubts)}" if conflict.doubts else ""
+            lines.extend(wrap(f"{conflict.kind}: {conflict.description} [confidence {conflict.confidence:.2f}{doubts}]",
+                              f"{k:>3}.  "))
+            for side in conflict.sides:
+                lines.extend(wrap(f"{side.value!r} - {', '.join(side.outlets)} ({when(side.published)}): "
+                                  f"\"{side.marked()}\"", indent + "- "))
+        if not items:
+            lines.append(indent + empty)
+
+    block(f"CONFLICTS ({len(alignment.conflicts)}, confidence >= {CONFIDENCE_THRESHOLD})", alignment.conflicts,
+          "none found")
+    if show_possible:
+        lines.append("")
+        block(f"POSSIBLE CONFLICTS ({len(alignment.possible)}, confidence < {CONFIDENCE_THRESHOLD})",
+              alignment.possible, "none")
+    elif alignment.possible:
+        lines.append(f"{indent}(+{len(alignment.possible)} possible conflicts below confidence "
+                     f"{CONFIDENCE_THRESHOLD}: --all-conflicts shows them)")
+    if alignment.revisions:
+        lines.append("")
+        block(f"REVISIONS ({len(alignment.revisions)}: a figure a later report changed)", alignment.revisions, "")
     for kind, title in (("consensus", "CONSENSUS"), ("corroborated", "CORROBORATED")):
         claims = [c for c in alignment.claims if c.kind == kind]
         lines += ["", f"{title} ({len(claims)})"]

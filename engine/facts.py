@@ -26,10 +26,12 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from difflib import SequenceMatcher
 from functools import lru_cache
 from itertools import combinations
 from typing import NamedTuple
+
+from rapidfuzz import fuzz
+from rapidfuzz.distance import DamerauLevenshtein
 
 from engine.sentences import punkt_parameters
 
@@ -70,8 +72,22 @@ CURRENCY_WORDS = {
     "dollar": "USD", "dollars": "USD", "usd": "USD", "euro": "EUR", "euros": "EUR", "eur": "EUR",
     "pound": "GBP", "pounds": "GBP", "sterling": "GBP", "gbp": "GBP", "crown": "crown", "crowns": "crown",
     "krone": "crown", "kroner": "crown", "krona": "crown", "kronor": "crown", "yen": "JPY", "yuan": "CNY",
-    "franc": "CHF", "francs": "CHF", "rupee": "INR", "rupees": "INR",
+    "franc": "CHF", "francs": "CHF", "rupee": "INR", "rupees": "INR", "dlrs": "USD", "dlr": "USD",
+    "rmb": "CNY", "renminbi": "CNY", "marks": "DEM", "deutschmarks": "DEM", "rand": "ZAR", "lire": "ITL",
+    "lira": "ITL", "rubles": "RUB", "roubles": "RUB", "pesos": "peso", "shillings": "shilling", "baht": "THB",
+    "rupiah": "IDR", "ringgit": "MYR",
 }
+# Wire style writes some currencies before the figure: "dlrs 5 million", "yuan 20 billion".
+CURRENCY_BEFORE = {"dlrs", "dlr", "usd", "eur", "gbp", "rmb", "yuan", "yen"}
+# Phrases that make a number an age bound ("as young as 12") or an age ("aged 12").
+AGE_PHRASES: dict[tuple[str, ...], tuple[float, float]] = {
+    ("as", "young", "as"): (0.0, 1.0), ("as", "old", "as"): (1.0, INF), ("aged",): (1.0, 1.0), ("age",): (1.0, 1.0),
+    ("ages",): (1.0, 1.0), ("age", "of"): (1.0, 1.0), ("ages", "of"): (1.0, 1.0)}
+# Phrases after a number that open its range: "five years or more", "10 years to life", "12 or younger".
+AFTER_QUALIFIERS: dict[tuple[str, str], tuple[float, float]] = {
+    ("or", "more"): (1.0, INF), ("or", "older"): (1.0, INF), ("and", "up"): (1.0, INF), ("or", "longer"): (1.0, INF),
+    ("and", "older"): (1.0, INF), ("to", "life"): (1.0, INF), ("or", "so"): (0.9, 1.1), ("or", "less"): (0.0, 1.0),
+    ("or", "fewer"): (0.0, 1.0), ("or", "younger"): (0.0, 1.0), ("and", "under"): (0.0, 1.0)}
 MEASURES = {
     "km": "km", "kilometre": "km", "kilometres": "km", "kilometer": "km", "kilometers": "km", "mile": "mile",
     "miles": "mile", "metre": "metre", "metres": "metre", "meter": "metre", "meters": "metre", "hectare": "hectare",
@@ -206,6 +222,9 @@ def role_word(word: str) -> str:
 
 _WEAK = frozenset(role_word(w) for w in WEAK_ROLES)
 _DIRECTIONS = frozenset({role_word("rise"), role_word("fall")})
+# Roles that are different measures of one event: a count of the dead is never a count of the injured.
+_MEASURES = frozenset(role_word(w) for w in ("dead", "injured", "missing", "rescued", "evacuated", "destroyed",
+                                             "arrested"))
 # Words never used as roles: function words, and numbers and dates, which are the values themselves.
 _NOT_ROLES = STOPWORDS | set(UNITS) | set(TENS) | set(SCALES) | set(ORDINALS) | set(MONTHS) | set(WEEKDAYS) | {
     "dozen", "half", "quarter", "percent", "per", "cent", "a.m.", "p.m.", "morning", "afternoon", "evening", "night",
@@ -218,7 +237,9 @@ _FINANCE = frozenset(role_word(w) for w in FINANCE_WORDS)
 
 _TOKEN_RE = re.compile(
     r"(?P<time>\b\d{1,2}(?:[:.]\d{2})?\s?(?:[ap]\.m\.|[ap]m\b))"
-    r"|(?P<score>(?<![\d.,])\d{1,2}-\d{1,2}(?![\d-]|\.\d))"
+    r"|(?P<clock>(?<![\d.,:])\d{1,2}:\d{2}(?::\d{2})?(?![\d:]))"
+    r"|(?P<frac>(?<![\d.,/])(?:\d{1,3}\s)?\d{1,2}/\d{1,2}(?![\d/]))"
+    r"|(?P<score>(?<![\d.,])\d{1,3}-\d{1,3}(?![\d-]|\.\d))"
     r"|(?P<num>[$£€]?\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?)"
     r"|(?P<word>(?:[A-Za-z]\.){2,}|[A-Za-z]+(?:['’][A-Za-z]+)?)"
     r"|(?P<punct>[^\sA-Za-z0-9])"
@@ -233,13 +254,14 @@ class Token(NamedTuple):
 
     text: str
     low: str  # lower case, possessive "'s" removed
-    kind: str  # time | score | num | word | punct
+    kind: str  # time | clock | frac | score | num | word | punct
     start: int
     end: int
 
 
 def tokenize(text: str) -> list[Token]:
-    """Words, numbers, times of day, scores and punctuation, with character offsets."""
+    """Words, numbers, times of day ("6:40 p.m.", and clock times "3:36", which are never counts), fractions
+    ("2 1/2"), scores and votes ("188-112"), and punctuation, with character offsets."""
     out = []
     for m in _TOKEN_RE.finditer(_WEB.sub(lambda w: " " * len(w.group()), text)):
         tok = m.group(0)
@@ -303,6 +325,8 @@ class Quantity:
     role: frozenset[str]  # content words around it, the head noun left out
     preposition: str = ""
     head: str = ""  # the noun a count or percentage is of ("14 people", "2% target"), as a role word
+    near: frozenset[str] = frozenset()  # names written near it ("in Nairobi"): whom or where it is about
+    whole: bool = False  # counted as a whole ("in all", "both bombings", "a total of"): not one part of it
 
     @property
     def kind(self) -> str:
@@ -312,8 +336,23 @@ class Quantity:
         return "number"
 
     def agrees(self, other: Quantity) -> bool:
-        """Same unit and ranges that overlap: both statements can hold."""
-        return self.unit == other.unit and self.lo <= other.hi and other.lo <= self.hi
+        """Same unit and ranges that overlap, or one figure the other rounded ("4.47%" and "4.5%"): both
+        statements can hold."""
+        if self.unit != other.unit:
+            return False
+        if self.lo <= other.hi and other.lo <= self.hi:
+            return True
+        if self.lo != self.hi or other.lo != other.hi:
+            return False
+        places = min(_decimals(self.text), _decimals(other.text))
+        return places != max(_decimals(self.text), _decimals(other.text)) and \
+            abs(self.lo - other.lo) <= 0.5 * 10 ** -places + 1e-9
+
+
+def _decimals(text: str) -> int:
+    """Decimal places of the figure as written ("4.47%" -> 2)."""
+    found = re.search(r"\d\.(\d+)", text)
+    return len(found.group(1)) if found else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,6 +447,7 @@ def _fraction(tokens: list[Token], i: int) -> tuple[float, int, bool] | None:
 
 def _unit_after(tokens: list[Token], j: int, currency: str) -> tuple[str, float, int]:
     """(unit, multiplier, index after the unit) of the words following a number ending at j."""
+    start = j  # a count does not take the hyphen of "116-man crew"
     while j < len(tokens) and tokens[j].text == "-":
         j += 1
     low = tokens[j].low if j < len(tokens) else ""
@@ -424,15 +464,19 @@ def _unit_after(tokens: list[Token], j: int, currency: str) -> tuple[str, float,
         return "pp", 0.01, j + 1
     if currency:
         return f"money:{currency}", 1.0, j
+    if low in {"pound", "pounds"} and nxt == "of":
+        return "measure:pound", 1.0, j + 1  # "500 pounds of explosives"
     if low in CURRENCY_WORDS:
         return f"money:{CURRENCY_WORDS[low]}", 1.0, j + 1
     if low in MEASURES:
         if MEASURES[low] == "year" and nxt == "-" and j + 2 < len(tokens) and tokens[j + 2].low == "old":
             return "age", 1.0, j + 3
+        if MEASURES[low] == "year" and nxt == "old":
+            return "age", 1.0, j + 2
         if MEASURES[low] == "km" and nxt == "/":
             return "measure:km/h", 1.0, min(j + 3, len(tokens))
         return f"measure:{MEASURES[low]}", 1.0, j + 1
-    return "count", 1.0, j
+    return "count", 1.0, start
 
 
 def _scale_after(tokens: list[Token], j: int, end_char: int) -> tuple[float, int]:
@@ -451,8 +495,10 @@ def _scale_after(tokens: list[Token], j: int, end_char: int) -> tuple[float, int
 
 def _is_year(tokens: list[Token], i: int, value: float, raw: str) -> bool:
     """A bare 4-digit number from 1900 to 2099 not followed by a plural noun is a year ("since 1994")."""
-    if not (1900 <= value <= 2099) or "," in raw or "." in raw or len(raw) != 4:
+    if "," in raw or "." in raw or len(raw) != 4 or not (1000 <= value <= 2099):
         return False
+    if value < 1900:  # "in 1770", "since 1830": an older year only after a word that introduces one
+        return i > 0 and tokens[i - 1].low in {"in", "since", "from", "until", "of", "by", "to", "circa"}
     nxt = tokens[i + 1] if i + 1 < len(tokens) else None
     if nxt is not None and nxt.low == "s" and nxt.start == tokens[i].end:
         return True  # "the 1900s"
@@ -466,14 +512,37 @@ def _is_age(tokens: list[Token], i: int) -> bool:
             and 0 < int(tokens[i].text) < 120)
 
 
+def _fraction_value(text: str) -> float:
+    """ "2 1/2" -> 2.5, "3/4" -> 0.75."""
+    whole, _, frac = text.rpartition(" ")
+    top, bottom = frac.split("/")
+    return (float(whole) if whole else 0.0) + (int(top) / int(bottom) if int(bottom) else 0.0)
+
+
+def _label_number(tokens: list[Token], i: int) -> bool:
+    """A number that names rather than counts: "Enemy No. 1", "No 2 official"."""
+    k = i - 1
+    if k >= 0 and tokens[k].text == ".":
+        k -= 1
+    return k >= 0 and tokens[k].text in {"No", "no", "NO", "Nos"} and (k == i - 2 or tokens[k].text[0] == "N")
+
+
 def _number_at(tokens: list[Token], i: int) -> _Number | None:
     """The number starting at tokens[i] with its scale and unit; None for words that are not numbers."""
     tok = tokens[i]
+    if tok.kind in {"num", "frac", "score"} and (_label_number(tokens, i) or (
+            i > 0 and tokens[i - 1].end == tok.start and tokens[i - 1].kind == "word")):
+        return None  # "No. 1", "Happy99", "W97M": part of a name
+    if tok.kind == "frac":
+        unit, mult, j = _unit_after(tokens, i + 1, "")
+        return _Number(_fraction_value(tok.text) * mult, 0.0, unit, j)
     if tok.kind == "score":
         a, b = (int(x) for x in tok.text.split("-"))
         return _Number(a * 1000 + b, 0.0, "score", i + 1)
     if tok.kind == "num":
         value, currency, ordinal, raw = _digits(tok)
+        if not currency and i > 0 and tokens[i - 1].low in CURRENCY_BEFORE:
+            currency = CURRENCY_WORDS.get(tokens[i - 1].low, "USD")
         scale, j = _scale_after(tokens, i + 1, tok.end)
         if scale == 1.0 and not currency and not ordinal and _is_year(tokens, i, value, raw):
             return None
@@ -503,7 +572,10 @@ def _number_at(tokens: list[Token], i: int) -> _Number | None:
             return None  # "first reported", "second half": not a count of anything
         return _Number(value, 0.0, "ordinal", j)
     unit, mult, j = _unit_after(tokens, j, currency)
-    if unit == "count" and j < len(tokens) and _capitalised(tokens[j]) and tok.kind == "num":
+    if unit == "count" and ((i > 0 and tokens[i - 1].low == "magnitude") or (
+            j < len(tokens) and tokens[j].low == "magnitude")):
+        unit = "measure:magnitude"  # "magnitude 4.9", "a 7.0 magnitude earthquake"
+    if unit == "count" and j < len(tokens) and _capitalised(tokens[j]) and tok.kind == "num" and not currency:
         return None  # "10 News", "Apollo 11 Crew": part of a name
     return _Number(value * mult, tolerance * mult, unit, j)
 
@@ -524,6 +596,52 @@ def _head(tokens: list[Token], j: int) -> bool:
         return False
     low = tokens[j].low
     return low not in _NOT_ROLES and not low.endswith(("ed", "ing")) and len(low) > 2
+
+
+NEAR_WINDOW = 7  # tokens each side of a value in which a name says what the value is about
+# Words that make a figure a whole rather than one of its parts ("both bombings", "in all", "a total of").
+WHOLE_WORDS = {"both", "overall", "combined", "altogether", "together", "twin", "cumulative", "nationwide",
+               "worldwide"}
+
+
+def _near_names(tokens: list[Token], start: int, end: int) -> frozenset[str]:
+    """Capitalised words within NEAR_WINDOW content words of a value, in the same sentence part (a ";" or a
+    quotation mark ends it): the places, people and bodies the value is about ("213 in Nairobi"). Sources
+    are left out ("..., the coast guard said", "told the Clarion", "according to X"): who says a figure is
+    not what it counts."""
+    out = set()
+    for step, i in ((-1, start - 1), (1, end)):
+        seen = 0
+        while 0 <= i < len(tokens) and seen < NEAR_WINDOW and tokens[i].text not in {";", '"', "“", "”", "(", ")"}:
+            tok = tokens[i]
+            if _capitalised(tok) and tok.low not in TITLES and tok.low not in HONORIFICS and len(tok.low) > 1 \
+                    and (not _common_word(tok.low) or tok.text.isupper()) and not _source_at(tokens, i):
+                out.add(tok.low)
+            seen += tok.kind != "punct" and tok.low not in STOPWORDS
+            i += step
+    return frozenset(out)
+
+
+# Words around a name that make it the source of a figure rather than what the figure is about.
+SOURCE_CUES = {"according", "confirmed", "reported", "reports", "announced", "quoted", "understands", "learned",
+               "learnt", "revealed", "reveal", "citing", "cited", "estimates", "estimated", "told"}
+
+
+def _source_at(tokens: list[Token], i: int) -> bool:
+    """Whether the capitalised word at i is part of a name that says or is told something."""
+    lo = hi = i
+    while lo > 0 and (_capitalised(tokens[lo - 1]) or tokens[lo - 1].low in _NAME_CONNECTORS):
+        lo -= 1
+    while hi + 1 < len(tokens) and (_capitalised(tokens[hi + 1]) or tokens[hi + 1].low in _NAME_CONNECTORS):
+        hi += 1
+    around = [t.low for t in tokens[max(0, lo - 3):lo]] + [t.low for t in tokens[hi + 1:hi + 4]]
+    return any(w in SPEECH_VERBS or w in SOURCE_CUES for w in around)
+
+
+def _whole(tokens: list[Token], start: int, end: int) -> bool:
+    words = {t.low for t in tokens[max(0, start - 4):min(len(tokens), end + 4)]}
+    return bool(words & WHOLE_WORDS) or any(
+        tokens[k].low == "in" and tokens[k + 1].low == "all" for k in range(end, min(len(tokens) - 1, end + 3)))
 
 
 def parse_quantities(text: str) -> list[Quantity]:
@@ -583,20 +701,35 @@ def _quantities(text: str, tokens: list[Token], skip: set[int] | frozenset[int] 
             continue
         qual, first = _qualifier(tokens, i)
         lo_f, hi_f = QUALIFIERS.get(qual, (1.0, 1.0))
+        unit = number.unit
+        for phrase, bounds in AGE_PHRASES.items():  # "as young as 12", "aged 12": an age, not a count
+            if unit == "count" and tuple(t.low for t in tokens[max(0, first - len(phrase)):first]) == phrase:
+                unit, (lo_f, hi_f), first = "age", bounds, first - len(phrase)
+                break
+        after = tuple(t.low for t in tokens[number.end:number.end + 2])
+        if after in AFTER_QUALIFIERS and not qual:  # "five years or more", "10 years to life"
+            lo_f, hi_f = AFTER_QUALIFIERS[after]
         lo = 0.0 if lo_f == 0.0 else number.value * lo_f - number.tolerance
         hi = INF if hi_f == INF else number.value * hi_f + number.tolerance
-        unit, end = number.unit, number.end
+        end = number.end
         # "between 40 million and 55 million crowns": one range; the unit is written once, at the end
         if not qual and first > 0 and tokens[first - 1].low == "between" and end < len(tokens) - 1 \
                 and tokens[end].low == "and":
             upper = _number_at(tokens, end + 1)
             if upper is not None and (upper.unit == unit or unit == "count"):
                 unit, hi, first, end = upper.unit, upper.value + upper.tolerance, first - 1, upper.end
+        # "10 to 15 years", "two or three people": one range, the unit written once
+        elif unit == "count" and end < len(tokens) - 1 and tokens[end].low in {"to", "or"} and (
+                first == 0 or tokens[first - 1].low != "from"):
+            upper = _number_at(tokens, end + 1)
+            if upper is not None and upper.value > number.value and upper.unit not in {"score", "percent", "pp"}:
+                unit, hi, end = upper.unit, max(hi, upper.value + upper.tolerance), upper.end
         last = max(end, i + 1) - 1
         head = unit in {"count", "percent", "ordinal"} and _head(tokens, end)
         out.append(Quantity(lo, hi, unit, text[tokens[first].start:tokens[last].end],
                             _roles(tokens, first, end + bool(head), names=False), _preposition(tokens, first),
-                            role_word(tokens[end].low) if head else ""))
+                            role_word(tokens[end].low) if head else "", _near_names(tokens, first, end),
+                            _whole(tokens, first, end)))
         i = max(end, i + 1)
     return out
 
@@ -971,7 +1104,7 @@ def _derived(x: str, y: str, loose: bool = False) -> bool:
 
 def _variant(p: str, q: str) -> bool:
     """Two words that may be one word written two ways: derived, abbreviated or misspelt."""
-    return _derived(p, q) or _abbreviates(p, q) or _abbreviates(q, p) or SequenceMatcher(None, p, q).ratio() >= 0.7
+    return _derived(p, q) or _abbreviates(p, q) or _abbreviates(q, p) or fuzz.ratio(p, q) >= 70
 
 
 def _abbreviates(short: str, long: str) -> bool:
@@ -999,7 +1132,7 @@ def spelling_variants(a: Name, b: Name) -> bool:
     x, y = " ".join(a.tokens), " ".join(b.tokens)
     if x[0] != y[0]:
         return False
-    return SequenceMatcher(None, x, y).ratio() >= 0.7
+    return fuzz.ratio(x, y) >= 70
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1201,6 +1334,7 @@ class Facts:
     content: frozenset[str]  # stems of its content words, numbers and dates left out
     words: frozenset[str]  # every word in lower case
     speaker: Speaker | None = None  # who the sentence says it is quoting ("police said", "according to X")
+    year: int | None = None  # the year it was published, if known
 
 
 @lru_cache(maxsize=20_000)
@@ -1214,7 +1348,7 @@ def extract(text: str, published: str | None = None) -> Facts:
     names = tuple(_names(tokens))
     return Facts(text, tuple(_quantities(body, tokens, covered)), tuple(dates), names,
                  _polarity(tokens), content, frozenset(t.low for t in tokens if t.kind == "word"),
-                 _speaker(tokens, names))
+                 _speaker(tokens, names), ref.year if published_day(published) else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1225,6 +1359,8 @@ class Difference:
     a: str
     b: str
     role: str  # what the values are about ("dead", "captain"), for descriptions
+    confidence: float = 1.0  # that both sides state one measure of one thing (see `quantity_confidence`)
+    doubts: tuple[str, ...] = ()  # why the confidence is lower ("other places", "part vs whole")
 
 
 def _shared_role(x: frozenset[str], y: frozenset[str]) -> tuple[int, int]:
@@ -1239,6 +1375,9 @@ def same_quantity(x: Quantity, y: Quantity) -> bool:
     dx, dy = x.role & _DIRECTIONS, y.role & _DIRECTIONS
     if x.unit != y.unit or (dx and dy and not dx & dy):
         return False
+    mx, my = (x.role | {x.head}) & _MEASURES, (y.role | {y.head}) & _MEASURES
+    if mx and my and not mx & my:
+        return False  # killed against injured, missing against rescued
     if x.unit != "ordinal" and (
             (x.head and x.head not in y.role | {y.head}) or (y.head and y.head not in x.role | {x.head})):
         return False  # "42 people" and "3 crew", "3.8%" and "the 2% target"
@@ -1297,8 +1436,65 @@ def _quantity_differences(a: Facts, b: Facts) -> list[Difference]:
             if x.unit == "ordinal" and x.head != y.head:
                 continue  # "the seventh child" and "the 19th century" are not one count
             candidates.append((_shared_role(x.role, y.role), x, y))
-    return [Difference(x.kind, x.text, y.text, _as_written((x.role | {x.head}) & (y.role | {y.head}) - _WEAK, a))
-            for x, y in _pair_up(candidates)]
+    out = []
+    for x, y in _pair_up(candidates):
+        confidence, doubts = quantity_confidence(x, y, a, b)
+        out.append(Difference(x.kind, x.text, y.text, _as_written((x.role | {x.head}) & (y.role | {y.head}) - _WEAK, a),
+                              confidence, doubts))
+    return out
+
+
+def _names_clash(x: frozenset[str], y: frozenset[str]) -> bool:
+    """Whether the names near two values have nothing in common (deaths in Nairobi / in Dar es Salaam)."""
+    return bool(x and y) and not any(n == m or _derived(n, m, loose=True) or _skeleton(n) == _skeleton(m)
+                                     for n in x for m in y)
+
+
+def _years(f: Facts) -> set[int]:
+    return {y for d in f.dates if d.explicit and d.last - d.first > timedelta(days=300) for y in (d.first.year,)}
+
+
+def _other_years(a: Facts, b: Facts) -> bool:
+    """Whether two sentences are about different years: both name years and none in common, or one names
+    only years before it was published (a 1996 crash cited as background) and the other none."""
+    ya, yb = _years(a), _years(b)
+    if ya and yb:
+        return not ya & yb
+    named, f = (ya, a) if ya else (yb, b)
+    return bool(named) and f.year is not None and max(named) < f.year
+
+
+def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[float, tuple[str, ...]]:
+    """How likely two differing figures are one measure of one thing, 0..1, and the doubts that lower it.
+
+    Starts from what the figures count: the same head noun ("14 people" / "11 people") or a specific role
+    word they share ("killed"). Then each sign that they are about different things costs: different names
+    near them (deaths in Nairobi / in Dar es Salaam), one counted as a whole and the other not (both
+    bombings / one), different years in the sentences (a 1996 crash cited as background), figures far
+    apart (one a small part of the other), and nothing counted at all (a bare number)."""
+    doubts = []
+    shared = (x.role | {x.head}) & (y.role | {y.head}) - _WEAK - {""}
+    score = 0.5 + 0.15 * min(2, len(shared))
+    if x.head and x.head == y.head and x.head not in _WEAK:
+        score += 0.1
+    if not x.head and not y.head and x.unit == "count":
+        score -= 0.15
+        doubts.append("nothing counted")
+    if _names_clash(x.near, y.near):
+        score -= 0.45
+        doubts.append("other names")
+    if x.whole != y.whole:
+        score -= 0.4
+        doubts.append("part vs whole")
+    if _other_years(a, b):
+        score -= 0.4
+        doubts.append("other years")
+    lo = min(x.hi, y.hi) if min(x.hi, y.hi) > 0 else 0.0
+    hi = max(x.lo, y.lo)
+    if x.unit == "count" and lo > 0 and hi / lo > 3:
+        score -= 0.2
+        doubts.append("far apart")
+    return max(0.0, min(1.0, score)), tuple(dict.fromkeys(doubts))
 
 
 def _date_differences(a: Facts, b: Facts) -> list[Difference]:
@@ -1337,10 +1533,49 @@ def _name_differences(a: Facts, b: Facts) -> list[Difference]:
     candidates = []
     for x in lone_a:
         for y in lone_b:
-            if spelling_variants(x, y):
-                candidates.append(((SequenceMatcher(None, x.text, y.text).ratio(),), x, y))
-    return [Difference("name", x.text, y.text, " ".join(sorted(x.role | y.role)))
-            for x, y in _pair_up(candidates)]
+            if spelling_variants(x, y) and not same_name(x, y):
+                candidates.append(((fuzz.ratio(x.text, y.text),), x, y))
+    # One person's name written two ways is worth an editor's look when both sentences give the same role
+    # ("the ferry's captain, Piet Maas" / "..., Pieter Maes"), or share a first name and most of what they
+    # say ("Tomas Rendl scored in the 87th minute" / "Tomas Riedl scored ..."); otherwise it may be two
+    # people (de Kock / de Klerk), and it is only a possible conflict.
+    out = []
+    for x, y in _pair_up(candidates):
+        shared = {t for t in set(x.tokens) & set(y.tokens) if len(t) >= 3 and t not in _NAME_CONNECTORS}
+        sure = bool(x.role & y.role) or (bool(shared) and _overlap(a.content, b.content) >= NAME_CONTEXT)
+        out.append(Difference("name", x.text, y.text, " ".join(sorted(x.role | y.role)),
+                              NAME_CONFIDENCE if sure else NAME_CONFIDENCE - 0.25,
+                              () if sure else ("maybe two people",)))
+    return out
+
+
+NAME_CONFIDENCE = 0.65
+NAME_CONTEXT = 0.3  # share of content words two sentences have in common for a name variant to be one person
+# Letters that transliterations and wire styles swap ("Staravoitova", "Starovoitova"; "Tsvangirai",
+# "Tsvangirayi"; "Mohammed", "Muhammad"): they are dropped or folded before two spellings are compared.
+_TRANSLIT = [("ph", "f"), ("kh", "h"), ("ck", "k"), ("dzh", "j"), ("zh", "j"), ("dj", "j"), ("ou", "u"),
+             ("w", "v"), ("y", "i"), ("q", "k"), ("c", "k"), ("x", "ks")]
+
+
+def _skeleton(word: str) -> str:
+    """A word without vowels and doubled letters, transliteration pairs folded: "starovoitova" -> "strvtv"."""
+    for old, new in _TRANSLIT:
+        word = word.replace(old, new)
+    word = re.sub(r"(.)\1+", r"\1", word)
+    return word[:1] + re.sub(r"[aeiou]", "", word[1:])
+
+
+def same_name(a: Name, b: Name) -> bool:
+    """Two spellings of one name, not two names: at most one word differs, and it differs only by a
+    transliteration (vowels, doubled letters, ph/f, y/i...) or by one typing slip (a letter added, lost,
+    changed or two swapped: "Jersualem"), in a word of five letters or more."""
+    if len(a.tokens) != len(b.tokens):
+        return False
+    differing = [(p, q) for p, q in zip(a.tokens, b.tokens, strict=True) if p != q]
+    if len(differing) != 1:
+        return False
+    p, q = differing[0]
+    return _skeleton(p) == _skeleton(q) or (min(len(p), len(q)) >= 5 and DamerauLevenshtein.distance(p, q) <= 1)
 
 
 def _mentioned(name: Name, other: Facts) -> bool:

@@ -48,14 +48,16 @@ SIMILARITY_MEASURE = (
 
 
 def story_report(articles: Sequence[Article], model: str, embedder=None, groups: OutletGroups | None = None,
-                 label: str | None = None, story_id: int | None = None, words: int = SUMMARY_WORDS) -> dict:
+                 label: str | None = None, story_id: int | None = None, words: int = SUMMARY_WORDS,
+                 all_conflicts: bool = False) -> dict:
     """Everything the report shows, as plain data (the JSON variant and the input of every renderer).
 
     Articles without sentences are split, and sentences without vectors are embedded with `embedder`
-    (stored stories come with both; articles from a request body may not).
+    (stored stories come with both; articles from a request body may not). Conflicts below the confidence
+    threshold (engine/claims.CONFIDENCE_THRESHOLD) are counted, and listed as "possible" with `all_conflicts`.
     """
     usable, warnings = language_split(_prepared(list(articles), embedder), model)
-    alignment = align(usable).to_dict()
+    alignment = align(usable).to_dict(all_conflicts)
     summary = summarize(usable, model, words=words, claims=alignment)
     claims = alignment["claims"]
     for claim in claims:
@@ -65,7 +67,8 @@ def story_report(articles: Sequence[Article], model: str, embedder=None, groups:
     outlets = _outlets(usable, claims, groups)
     by_id = {a["id"]: a for a in timeline}
     conflicts = alignment["conflicts"]
-    for conflict in conflicts:
+    possible, revisions = alignment.get("possible_conflicts", []), alignment["revisions"]
+    for conflict in conflicts + possible + revisions:
         for side in conflict["sides"]:
             refs = [_article_ref(by_id[i]) for i in side["articles"] if i in by_id]
             side["links"] = sorted(refs, key=lambda r: (r["published"] or "9999", r["id"]))
@@ -87,6 +90,10 @@ def story_report(articles: Sequence[Article], model: str, embedder=None, groups:
         "summary": summary["summary"],
         "summary_words": summary["words"],
         "conflicts": conflicts,
+        "conflict_threshold": alignment["conflict_threshold"],
+        "possible_conflicts": possible,
+        "possible_conflicts_total": alignment["possible_conflicts_total"],
+        "revisions": revisions,
         "claims": shared,
         "single_source": alignment["single_source"],
         "outlets": outlets,
@@ -537,28 +544,48 @@ def _html_summary(data: dict, page: _Page) -> str:
                     "each sentence names the outlet it comes from and every outlet that carries the same claim.", body)
 
 
-def _html_conflicts(data: dict, page: _Page) -> str:
+def _conflict_cards(items: list[dict], page: _Page, anchor: str, revision: bool = False) -> list[str]:
     cards = []
-    for n, conflict in enumerate(data["conflicts"], 1):
+    for n, conflict in enumerate(items, 1):
         sides = []
         for k, side in enumerate(conflict["sides"]):
             who = " ".join(page.badge(o, ref["url"], f"{ref['title']} ({when(ref['published'])})")
                            for o, ref in _earliest_by_outlet(side["links"]).items()) \
                 or " ".join(page.badge(o) for o in side["outlets"])
             says = plural(len(side["outlets"]), "outlet") + (" says" if len(side["outlets"]) == 1 else " say")
-            vs = f'<p class="vs">{"versus · " if k else ""}{says}</p>'
+            vs = f'<p class="vs">{("then · " if revision else "versus · ") if k else ""}{says}</p>'
             sides.append(f'<div class="side">{vs}<p class="value"><mark>{esc(side["value"])}</mark></p>'
                          f'<div class="who">{who}</div><p class="quote">{_marked(side["sentence"], side["value"])}</p>'
-                         f'<p class="said">first said {_time_tag(side["published"])}</p></div>')
+                         f'<p class="said">{"said" if revision else "first said"} {_time_tag(side["published"])}</p>'
+                         "</div>")
         label = CONFLICT_LABEL.get(conflict["kind"], conflict["kind"].title())
-        cards.append(f'<article class="card conflict" id="conflict-{n}"><span class="chip conflict">{n} · '
-                     f'{esc(label)}</span><h3>{esc(conflict["description"])}</h3>'
+        doubts = f' · doubts: {esc(", ".join(conflict["doubts"]))}' if conflict.get("doubts") else ""
+        sure = "" if revision else f'<p class="said">confidence {conflict["confidence"]:.2f}{doubts}</p>'
+        cards.append(f'<article class="card conflict" id="{anchor}-{n}"><span class="chip conflict">{n} · '
+                     f'{esc(label)}</span><h3>{esc(conflict["description"])}</h3>{sure}'
                      f'<div class="sides">{"".join(sides)}</div></article>')
+    return cards
+
+
+def _html_conflicts(data: dict, page: _Page) -> str:
+    cards = _conflict_cards(data["conflicts"], page, "conflict")
     body = f'<div class="stack">{"".join(cards)}</div>' if cards else \
         '<p class="empty">No conflicting facts found: where outlets report the same claim, their numbers, ' \
         "dates and names agree.</p>"
-    return _section("conflicts", "Conflicts", "Sentences that state the same claim with different facts. The "
-                    "differing values are highlighted; each side shows who said it and when.", body)
+    hidden = data.get("possible_conflicts_total", 0)
+    if data.get("possible_conflicts"):
+        body += (f'<h3>Possible conflicts (confidence below {data["conflict_threshold"]})</h3><div class="stack">'
+                 f'{"".join(_conflict_cards(data["possible_conflicts"], page, "possible"))}</div>')
+    elif hidden:
+        body += (f'<p class="empty">{plural(hidden, "possible conflict")} below confidence '
+                 f'{data["conflict_threshold"]} not shown (--all-conflicts shows them).</p>')
+    if data.get("revisions"):
+        body += ('<h3>Revisions: figures a later report changed</h3><div class="stack">'
+                 f'{"".join(_conflict_cards(data["revisions"], page, "revision", revision=True))}</div>')
+    return _section("conflicts", "Conflicts", "Sentences that state the same measure of the same thing with "
+                    f"different facts, shown from confidence {data.get('conflict_threshold', '')}. The differing "
+                    "values are highlighted; each side shows who said it and when. A figure an outlet revised "
+                    "later is listed apart, as a revision.", body)
 
 
 def flagged_claims(data: dict) -> list[dict]:
@@ -940,17 +967,32 @@ def to_markdown(data: dict) -> str:
         out.append("Nothing to summarize.")
 
     out += ["", "## Conflicts", ""]
-    for k, c in enumerate(data["conflicts"], 1):
-        out += [f"### {k}. {CONFLICT_LABEL.get(c['kind'], c['kind'])}: {md(c['description'])}", ""]
-        rows = []
-        for side in c["sides"]:
-            who = ", ".join(_md_link(o, r["url"]) for o, r in _earliest_by_outlet(side["links"]).items())
-            rows.append([f"**{md(side['value'])}**", who or md(", ".join(side["outlets"])), when(side["published"]),
-                         md(side["sentence"])])
-        out += _md_table(["Value", "Outlets", "First said", "Sentence"], rows)
-        out.append("")
+
+    def md_conflicts(items: list[dict], heading: str, revision: bool = False) -> None:
+        for k, c in enumerate(items, 1):
+            sure = "" if revision else f" (confidence {c['confidence']:.2f})"
+            out.extend([f"### {heading}{k}. {CONFLICT_LABEL.get(c['kind'], c['kind'])}: {md(c['description'])}{sure}",
+                        ""])
+            rows = []
+            for side in c["sides"]:
+                who = ", ".join(_md_link(o, r["url"]) for o, r in _earliest_by_outlet(side["links"]).items())
+                rows.append([f"**{md(side['value'])}**", who or md(", ".join(side["outlets"])),
+                             when(side["published"]), md(side["sentence"])])
+            out.extend(_md_table(["Value", "Outlets", "Said" if revision else "First said", "Sentence"], rows))
+            out.append("")
+
+    md_conflicts(data["conflicts"], "")
     if not data["conflicts"]:
         out += ["No conflicting facts found.", ""]
+    if data.get("possible_conflicts"):
+        out += [f"### Possible conflicts (confidence below {data['conflict_threshold']})", ""]
+        md_conflicts(data["possible_conflicts"], "P")
+    elif data.get("possible_conflicts_total"):
+        out += [f"{plural(data['possible_conflicts_total'], 'possible conflict')} below confidence "
+                f"{data['conflict_threshold']} not shown.", ""]
+    if data.get("revisions"):
+        out += ["### Revisions", ""]
+        md_conflicts(data["revisions"], "R", revision=True)
 
     out += ["## Consensus and corroborated claims", ""]
     flagged = {c["id"] for c in flagged_claims(data)}

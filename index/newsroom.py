@@ -508,8 +508,9 @@ class Newsroom:
         """What an editor checks each morning: what changed in a story since a time.
 
         New articles and outlets, new claims (first carried by an article taken in since then),
-        conflicts a new article brought in (numbers, dates, names differing from earlier reports),
-        and corrected articles with their changed sentences.
+        conflicts a new article brought in (numbers, dates, names differing from earlier reports), figures a
+        new article revised (a toll that rose: `revised_facts`, both times kept), and corrected articles with
+        their changed sentences.
         """
         conn = self.store.conn
         rows = conn.execute("SELECT aid, ext_id, title, outlet, published, url, ingested, version FROM articles "
@@ -528,15 +529,19 @@ class Newsroom:
         table = compare(self.story_articles(story_id), self.settings.model)
         new_claims = [c for c in table["claims"]
                       if all(m["article_id"] in fresh for m in c["members"]) and c["members"]]
-        changed_facts = [c for c in table["conflicts"]
-                         if any(a in fresh for side in c["sides"] for a in side["articles"])
-                         and any(a not in fresh for side in c["sides"] for a in side["articles"])]
+        def brought_in(c: dict) -> bool:
+            return any(a in fresh for side in c["sides"] for a in side["articles"]) and \
+                any(a not in fresh for side in c["sides"] for a in side["articles"])
+
+        changed_facts = [c for c in table["conflicts"] if brought_in(c)]
+        revised_facts = [c for c in table["revisions"] if brought_in(c)]
         return {
             "story_id": story_id, "since": since,
             "new_articles": [{"id": r["ext_id"], "title": r["title"], "outlet": r["outlet"],
                               "published": r["published"], "url": r["url"]} for r in rows if r["ext_id"] in fresh],
             "new_outlets": sorted({r["outlet"] for r in rows if r["ext_id"] in fresh} - old_outlets),
-            "new_claims": new_claims, "changed_facts": changed_facts, "corrected_articles": corrected,
+            "new_claims": new_claims, "changed_facts": changed_facts, "revised_facts": revised_facts,
+            "corrected_articles": corrected,
         }
 
     def story_articles(self, story_id: int) -> list[Article]:

@@ -324,6 +324,17 @@ def test_compare_body(client: TestClient, demo_articles: list[dict]) -> None:
     body = client.post("/compare", json={"articles": ferry}).json()
     assert body["articles"] == len(ferry) and body["claims"]
     assert any(c["support"] >= 3 for c in body["claims"])
+    # conflicts below the confidence threshold are counted, and listed only when asked
+    threshold = body["conflict_threshold"]
+    assert "possible_conflicts" not in body or body["possible_conflicts"] is None
+    assert all(c["confidence"] >= threshold and c["status"] == "conflict" for c in body["conflicts"])
+    every = client.post("/compare?all_conflicts=true", json={"articles": ferry}).json()
+    assert len(every["possible_conflicts"]) == every["possible_conflicts_total"] == body["possible_conflicts_total"]
+    assert all(c["confidence"] < threshold and c["status"] == "possible" for c in every["possible_conflicts"])
+    for conflict in every["conflicts"] + every["possible_conflicts"]:
+        for side in conflict["sides"]:
+            start, end = side["value_span"]
+            assert side["sentence"][start:end] == side["value"]
 
 
 @pytest.mark.parametrize("path", ["/summarize", "/compare"])

@@ -138,6 +138,8 @@ def article_filters(
 
 
 FiltersDep = Annotated[Filters, Depends(article_filters)]
+# Conflicts below engine.claims.CONFIDENCE_THRESHOLD are listed as "possible" only when asked.
+AllConflicts = Annotated[bool, Query(description="also list the possible conflicts, below the confidence threshold")]
 
 
 def not_found(what: str) -> HTTPException:

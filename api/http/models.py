@@ -553,7 +553,8 @@ class ConflictSide(BaseModel):
     value: str
     outlets: list[str]
     articles: list[str]
-    sentence: str
+    sentence: str = Field(description="the sentence that states this side's value")
+    value_span: list[int] | None = Field(None, description="[start, end) of the value in the sentence")
     published: str | None
     claim_id: str
 
@@ -566,6 +567,9 @@ class ConflictOut(BaseModel):
     kind: str
     sides: list[ConflictSide]
     description: str
+    confidence: float = Field(description="that both sides state one measure of one thing, 0..1")
+    status: str = Field(description="conflict (at or above conflict_threshold) | possible")
+    doubts: list[str] = Field(default_factory=list, description="what lowered the confidence")
 
 
 class ClaimsOut(BaseModel):
@@ -577,6 +581,10 @@ class ClaimsOut(BaseModel):
     outlets: list[str]
     claims: list[ClaimOut]
     conflicts: list[ConflictOut]
+    conflict_threshold: float = Field(description="confidence from which a conflict is shown by default")
+    possible_conflicts_total: int = Field(description="conflicts below the threshold")
+    possible_conflicts: list[ConflictOut] | None = Field(None, description="those, with all_conflicts=true")
+    revisions: list[ConflictOut] = Field(description="figures a later report revised (earliest side first)")
     single_source: dict[str, list[ClaimOut]]
     warnings: list[str]
     claims_total: int | None = Field(None, description="claims in all (the list pages with limit/offset)")

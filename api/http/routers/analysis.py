@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from api.http.deps import HeavyRead, NewsroomDep, check_articles, raw_items
+from api.http.deps import AllConflicts, HeavyRead, NewsroomDep, check_articles, raw_items
 from api.http.models import ArticleBatch, ClaimsOut, SummarizeRequest, SummaryOut, answers
 from engine.analysis import compare, summarize
 from engine.pipeline import prepare
@@ -48,7 +48,8 @@ def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
 
 @router.post("/compare", response_model=ClaimsOut, operation_id="compare", responses=BODY_ERRORS,
              dependencies=[HeavyRead])
-def compare_body(body: ArticleBatch, newsroom: NewsroomDep) -> dict:
-    """The claims table of the articles in the body; nothing is stored."""
+def compare_body(body: ArticleBatch, newsroom: NewsroomDep, all_conflicts: AllConflicts = False) -> dict:
+    """The claims table of the articles in the body; nothing is stored. Conflicts below the confidence
+    threshold are counted (`possible_conflicts_total`) and listed with `all_conflicts=true`."""
     articles, rejections = prepared(body, newsroom)
-    return {**compare(articles, newsroom.settings.model), "rejections": rejections}
+    return {**compare(articles, newsroom.settings.model, all_conflicts), "rejections": rejections}

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from starlette.convertors import Convertor, register_url_convertor
 
 from api.http.deps import (
+    AllConflicts,
     FiltersDep,
     HeavyRead,
     NewsroomDep,
@@ -144,15 +145,17 @@ def story_summary(
 
 @router.get("/{story_id:story_id}/claims", response_model=ClaimsOut, operation_id="storyClaims", responses=READ,
             dependencies=[HeavyRead])
-def story_claims(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0) -> dict:
+def story_claims(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0,
+                 all_conflicts: AllConflicts = False) -> dict:
     """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes.
 
-    Claims page with limit/offset (`claims_total` counts all); conflicts always come whole."""
+    Claims page with limit/offset (`claims_total` counts all); conflicts always come whole, those below the
+    confidence threshold only with `all_conflicts=true`."""
     def compute() -> dict:
         articles, warnings = story_articles(newsroom, story_id)
-        return with_warnings(compare(articles, newsroom.settings.model), warnings)
+        return with_warnings(compare(articles, newsroom.settings.model, all_conflicts), warnings)
 
-    return paginate(newsroom.analysis(("claims", story_id), compute), "claims", limit, offset)
+    return paginate(newsroom.analysis(("claims", story_id, all_conflicts), compute), "claims", limit, offset)
 
 
 AFTER = {"getStory": {"operationId": "getStory", "parameters": THIS, "description": "the story as it is now"}}
@@ -224,6 +227,7 @@ def story_report(
     story_id: StoryId,
     newsroom: NewsroomDep,
     format: Annotated[Literal["html", "md", "json"], Query(description="html (default), md or json")] = "html",
+    all_conflicts: AllConflicts = False,
 ) -> Response:
     """The editor's similarity report: one self-contained page (no scripts, nothing from the network)."""
     def data() -> dict:
@@ -232,14 +236,13 @@ def story_report(
             raise not_found(f"story {story_id}")
         articles, _ = story_articles(newsroom, story_id)
         return reports.story_report(articles, newsroom.settings.model, newsroom.embedder, label=found["label"],
-                                    story_id=story_id)
+                                    story_id=story_id, all_conflicts=all_conflicts)
 
+    key = ("report", story_id, all_conflicts)
     if format == "json":
-        return JSONResponse(newsroom.analysis(("report", story_id), data))
+        return JSONResponse(newsroom.analysis(key, data))
     if format == "md":
-        page = newsroom.analysis(("report.md", story_id),
-                                 lambda: reports.to_markdown(newsroom.analysis(("report", story_id), data)))
+        page = newsroom.analysis((*key, "md"), lambda: reports.to_markdown(newsroom.analysis(key, data)))
         return PlainTextResponse(page, media_type="text/markdown; charset=utf-8")
-    page = newsroom.analysis(("report.html", story_id),
-                             lambda: reports.to_html(newsroom.analysis(("report", story_id), data)))
+    page = newsroom.analysis((*key, "html"), lambda: reports.to_html(newsroom.analysis(key, data)))
     return HTMLResponse(page, headers={"Content-Security-Policy": reports.CSP})

@@ -1,0 +1,203 @@
+"""Conflicts on wire-news sentences: each error pattern found on real coverage (issue 14, eval/conflicts.py)
+has a case here, written as the agencies write (AP, NYT, Xinhua style), and the conflicts that must stay.
+
+Fact-level cases need no model; the alignment cases (revisions, evidence, duplicates, the flag) embed a
+few sentences with the packaged MiniLM.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine import facts
+from engine.claims import CONFIDENCE_THRESHOLD, align
+from engine.records import Article, Sentence
+from engine.sentences import split_sentences
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _q(text: str) -> list[facts.Quantity]:
+    return facts.parse_quantities(text)
+
+
+def _diffs(a: str, b: str, pa: str | None = None, pb: str | None = None) -> list[facts.Difference]:
+    return facts.differences(facts.extract(a, pa), facts.extract(b, pb))
+
+
+# -- wire styles -----------------------------------------------------------------------------------------------
+
+
+def test_wire_money_styles():
+    (dlrs,) = _q("The World Bank approved a loan of dlrs 5 million for the project.")
+    assert dlrs.unit == "money:USD" and dlrs.lo <= 5e6 <= dlrs.hi
+    assert dlrs.agrees(_q("The bank approved a $5 million loan.")[0])
+    (sterling,) = _q("The club was sold for 12 million pounds sterling.")
+    assert sterling.unit == "money:GBP"
+    (weight,) = _q("Police found 500 pounds of explosives in the truck.")
+    assert weight.unit == "measure:pound"
+
+
+def test_fractions_clock_times_and_labels_are_not_counts():
+    (age,) = _q("A 2 1/2-year-old girl was among the dead.")
+    assert (age.unit, age.lo) == ("age", 2.5)
+    assert _q("The plane disappeared from radar at 3:36 local time.") == []
+    assert _q("Bin Laden, America's Public Enemy No. 1, was indicted.") == []
+    (half,) = _q("Mortgage rates fell 2 1/2 points.")
+    assert half.lo == 2.5
+
+
+def test_ages_are_not_counts():
+    (young,) = _q("Children as young as 12 were working in the mines.")
+    assert young.unit == "age" and young.lo == 0 and young.hi == 12
+    (aged,) = _q("The suspect, aged 19, was arrested on Sunday.")
+    assert aged.unit == "age"
+    assert facts.differences(facts.extract("Children as young as 12 were working in the mines."),
+                             facts.extract("Twelve children were working in the mines.")) == []
+
+
+def test_votes_and_scores():
+    (vote,) = _q("The House voted 188-112 to approve the bill.")
+    assert vote.unit == "score" and vote.agrees(_q("The bill passed the House 188-112.")[0])
+    assert not vote.agrees(_q("The House approved the bill 190-110.")[0])
+
+
+def test_rounding_and_nested_ranges_agree():
+    assert _q("Unemployment stood at 4.47 percent in May.")[0].agrees(_q("Unemployment was 4.5 percent in May.")[0])
+    assert not _q("Unemployment was 4.3 percent.")[0].agrees(_q("Unemployment was 4.5 percent.")[0])
+    assert _diffs("He faces 10 years to life in prison if convicted.",
+                  "He faces five years or more in prison if convicted.") == []
+    (span,) = _q("He could get 10 to 15 years in prison.")
+    assert (span.lo, span.hi, span.unit) == (10, 15, "measure:year")
+
+
+# -- same measure of the same thing -----------------------------------------------------------------------------
+
+
+def _confidence(a: str, b: str, pa: str | None = None, pb: str | None = None) -> float:
+    found = [d for d in _diffs(a, b, pa, pb) if d.kind in {"number", "money"}]
+    assert len(found) == 1, found
+    return found[0].confidence
+
+
+def test_one_toll_two_figures_is_a_conflict():
+    assert _confidence("The bomb in the crowded market wounded 21 people, police said.",
+                       "The bomb in the crowded market wounded 24 people, hospital officials said.") \
+        >= CONFIDENCE_THRESHOLD
+
+
+def test_two_places_are_not_one_toll():
+    assert _confidence("The bombing in Nairobi killed 213 people, most of them Kenyans.",
+                       "The bombing in Dar es Salaam killed 11 people, most of them Tanzanians.") < CONFIDENCE_THRESHOLD
+
+
+def test_part_and_whole_are_not_one_toll():
+    assert _confidence("The bomb at the embassy in Nairobi killed 213 people.",
+                       "The two bombs at the embassies killed 224 people combined.") < CONFIDENCE_THRESHOLD
+
+
+def test_background_year_is_not_the_story_figure():
+    day = "1998-09-04T12:00:00Z"
+    assert _confidence("The crash of Flight 800 in 1996 killed 230 people off Long Island.",
+                       "The crash of the Swissair jet killed 229 people off Nova Scotia.", day, day) \
+        < CONFIDENCE_THRESHOLD
+    # a year of the story itself is no background
+    assert _confidence("The embassy bombings in August 1998 killed 224 people.",
+                       "The embassy bombings killed more than 250 people.", day, day) >= CONFIDENCE_THRESHOLD
+
+
+def test_different_measures_are_not_compared():
+    assert _diffs("The blast killed 12 people, police said.", "The blast injured 40 people, police said.") == []
+    assert _diffs("Shuttle astronauts joined two segments of the space station.",
+                  "Six astronauts worked on the space station.") == []
+
+
+# -- names ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Galina Starovoitova was shot dead in St. Petersburg.", "Galina Staravoitova was shot dead in St. Petersburg."),
+    ("Pilgrims streamed into Jerusalem on Friday.", "Pilgrims streamed into Jersualem on Friday."),
+    ("Mohammed Atef was named in the indictment.", "Muhammad Atef was named in the indictment."),
+])
+def test_spelling_variants_are_one_name(a, b):
+    assert [d for d in _diffs(a, b) if d.kind == "name"] == []
+
+
+def test_two_people_with_a_like_name_are_only_possible():
+    found = [d for d in _diffs("Eugene de Kock told the commission he had killed activists.",
+                               "F.W. de Klerk told the commission he had never ordered killings.") if d.kind == "name"]
+    assert all(d.confidence < CONFIDENCE_THRESHOLD for d in found)
+
+
+# -- alignment: revisions, evidence, duplicates, the flag -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    from engine.embed import get_embedder
+
+    return get_embedder()
+
+
+def _article(embedder, id_: str, outlet: str, published: str, text: str) -> Article:
+    spans = split_sentences(text)
+    vectors = embedder.encode([s.text for s in spans])
+    sentences = [Sentence(s.text, i, s.paragraph, s.start, s.end, vectors[i]) for i, s in enumerate(spans)]
+    return Article(id=id_, text=text, outlet=outlet, published=published, sentences=sentences)
+
+
+TOLL_1 = ("NAIROBI, Kenya (AP) _ The death toll from the embassy bombing in Nairobi rose to 190 on Saturday. "
+          "Rescue workers searched the rubble of the collapsed building through the night.")
+TOLL_2 = ("NAIROBI, Kenya (AP) _ The death toll from the embassy bombing in Nairobi has risen to 213. "
+          "Rescue workers found more bodies in the rubble of the collapsed building.")
+TOLL_OTHER = ("NAIROBI, Kenya (Xinhua) -- The death toll from the embassy bombing in Nairobi is 201, "
+              "Kenyan officials said. Rescue workers searched the rubble of the collapsed building.")
+
+
+def test_same_outlet_later_figure_is_a_revision_not_a_conflict(embedder):
+    arts = [_article(embedder, "ap-1", "AP", "1998-08-08T10:00:00Z", TOLL_1),
+            _article(embedder, "ap-2", "AP", "1998-08-10T09:00:00Z", TOLL_2)]
+    result = align(arts)
+    assert result.conflicts == [] and result.possible == []
+    (revision,) = result.revisions
+    assert [s.value for s in revision.sides] == ["190", "213"]  # earliest first, both times kept
+    assert [s.published for s in revision.sides] == ["1998-08-08T10:00:00Z", "1998-08-10T09:00:00Z"]
+    assert revision.to_dict()["description"].startswith("Revised number")
+
+
+def test_evidence_is_the_sentence_holding_the_value_marked(embedder):
+    arts = [_article(embedder, "ap-1", "AP", "1998-08-10T10:00:00Z", TOLL_2),
+            _article(embedder, "xin-1", "Xinhua", "1998-08-10T11:00:00Z", TOLL_OTHER),
+            _article(embedder, "xin-copy", "Xinhua", "1998-08-10T11:00:00Z", TOLL_OTHER)]
+    result = align(arts)
+    found = result.conflicts + result.possible
+    assert len(found) == 1  # the copy does not report the same pair twice
+    for side in found[0].sides:
+        start, end = side.mark
+        assert side.sentence[start:end] == side.value
+        assert f"[{side.value}]" in side.marked()
+
+
+def test_cli_all_conflicts_flag(tmp_path):
+    rows = [{"id": "ap-1", "outlet": "AP", "published": "1998-08-10T10:00:00Z", "text": TOLL_2},
+            {"id": "xin-1", "outlet": "Xinhua", "published": "1998-08-10T11:00:00Z", "text": TOLL_OTHER}]
+    path = tmp_path / "toll.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    out = {}
+    for flag in ([], ["--all-conflicts"]):
+        done = subprocess.run([sys.executable, "-m", "api.cli", "compare", "--input", str(path), "--json", *flag],
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        out[bool(flag)] = json.loads(done.stdout)
+    assert out[False]["conflict_threshold"] == CONFIDENCE_THRESHOLD and "possible_conflicts" not in out[False]
+    assert len(out[True]["possible_conflicts"]) == out[True]["possible_conflicts_total"]
+    everything = out[True]["conflicts"] + out[True]["possible_conflicts"]
+    assert any({s["value"] for s in c["sides"]} == {"213", "201"} for c in everything)
+    assert all(c["status"] == ("conflict" if c["confidence"] >= CONFIDENCE_THRESHOLD else "possible")
+               for c in everything)
