@@ -163,7 +163,9 @@ def test_unfit_sentences_never_appear(story):
         assert not re.match(r"[A-Z]{3,}\b.{0,40}(?:_|-|—)\s", text), text  # dateline
         assert not text.rstrip('"').endswith("?")
         assert not text.startswith(("He said", "This is", "By ", "Reporting by", "Share your"))
-    assert any(t.startswith("A fire at a chemical plant near Leeds") for t in texts)  # dateline stripped
+    # The AP lead restates Reuters' and may lose to it; alone, it comes without its dateline.
+    ap = [a for a in story if a.id == "ap-1"]
+    assert Summarizer()(ap, words=1000)[0].text.startswith("A fire at a chemical plant near Leeds")
 
 
 def test_no_two_sentences_say_the_same(story):
