@@ -1,11 +1,14 @@
 """ROUGE of newsprism's summarizer against standard baselines on a multi-document benchmark.
 
     python -m eval.summaries --data /work/shared/data/summaries/multiling2011_en.jsonl --words 250 [--json]
-    python -m eval.summaries --data FILE.jsonl --words 250 --speed
+    python -m eval.summaries --data FILE.jsonl --words 100 --systems product,newsprism --speed
 
 Every system is scored in the same run with the same scorer (rouge-score, stemmed), each summary cut
-to N words, recall and F1 averaged over the references of a topic and then over topics. Embeddings
-are cached under /tmp so reruns only pay for the systems.
+to N words, recall and F1 averaged over the references of a topic and then over topics. `product` is
+the CLI's path (`summarize --input F --words N --truncate`: claims alignment, one sentence per claim);
+`newsprism` is the summarizer alone. A document's `source` is its outlet (DUC clusters mix AP, NYT and
+Xinhua; `python -m eval.duc` converts them). Embeddings are cached under NEWSPRISM_EVAL_CACHE
+(default /work/cache/summaries) so reruns only pay for the systems.
 """
 
 from __future__ import annotations
