@@ -12,7 +12,7 @@ import numpy as np
 
 from engine.config import DEFAULT_MODEL
 from engine.records import Article
-from engine.summarize import Summarizer
+from engine.summarize import Summarizer, SummaryParams
 
 # Models that only understand English; with any other model every language takes part.
 ENGLISH_ONLY_MODELS = {DEFAULT_MODEL}
@@ -35,54 +35,33 @@ def language_split(articles: list[Article], model: str) -> tuple[list[Article], 
 
 
 def summarize(articles: list[Article], model: str, words: int | None = None, sentences: int | None = None,
-              query_vector: np.ndarray | None = None, truncate: bool = False, claims: dict | None = None) -> dict:
+              query_vector: np.ndarray | None = None, truncate: bool = False, claims: dict | None = None,
+              params: SummaryParams | dict | None = None) -> dict:
     """`{"summary": [{text, article_id, outlet, published, url, sources, support}], "words": n}`.
 
     A summary sentence that belongs to a claim takes that claim's sources and support, so the
     summary, `compare` and the report count outlets the same way; `claims` is an alignment already
-    made for these articles (made here when not given).
+    made for these articles (made here when not given); `params` override the summarizer's defaults.
     """
     usable, warnings = language_split(articles, model)
-    summarizer = Summarizer()
-    summary = [asdict(s) for s in summarizer(usable, words=words, sentences=sentences, query_vector=query_vector,
-                                             truncate=truncate)]
-    if summary and len({a.outlet for a in usable}) > 1:
+    carried: dict = {}
+    if len({a.outlet for a in usable}) > 1:
         from engine.claims import align
 
         claims = claims if claims is not None else align(usable).to_dict()
         carried = {(m["article_id"], m["position"]): c for c in claims["claims"] for m in c["members"]}
-        summary = _one_per_claim(summary, carried)
-        # Sentences that restated a chosen claim free words: ask again with the budget raised by
-        # what was freed, and keep the larger summary that still fits (at most two more tries).
-        for _ in range(2):
-            used = sum(len(s["text"].split()) for s in summary)
-            if truncate or words is None or used >= words - 8:
-                break
-            wider = _one_per_claim([asdict(s) for s in summarizer(
-                usable, words=words + (words - used), query_vector=query_vector)], carried)
-            if sum(len(s["text"].split()) for s in wider) > words or len(wider) <= len(summary):
-                break
-            summary = wider
-        for sentence in summary:
-            claim = carried.get((sentence["article_id"], sentence["position"]))
-            if claim is not None:
-                sentence["sources"], sentence["support"] = list(claim["sources"]), claim["support"]
-    return {"summary": summary, "words": sum(len(s["text"].split()) for s in summary),
-            "articles": len(usable), "outlets": sorted({a.outlet for a in usable}), "warnings": warnings}
-
-
-def _one_per_claim(summary: list[dict], carried: dict) -> list[dict]:
-    """The summary without sentences restating a claim an earlier summary sentence already made."""
-    seen: set[str] = set()
-    kept = []
+    # A claim several sentences restate gets one of them: the selection itself enforces it, so the
+    # words a restatement would take go to another claim (also under --truncate).
+    claim_of = {key: str(c["id"]) for key, c in carried.items() if len(c["members"]) > 1}
+    summary = [asdict(s) for s in Summarizer(params)(usable, words=words, sentences=sentences,
+                                                      query_vector=query_vector, truncate=truncate,
+                                                      claim_of=claim_of)]
     for sentence in summary:
         claim = carried.get((sentence["article_id"], sentence["position"]))
-        if claim is not None and len(claim["members"]) > 1:
-            if claim["id"] in seen:
-                continue
-            seen.add(claim["id"])
-        kept.append(sentence)
-    return kept
+        if claim is not None:
+            sentence["sources"], sentence["support"] = list(claim["sources"]), claim["support"]
+    return {"summary": summary, "words": sum(len(s["text"].split()) for s in summary),
+            "articles": len(usable), "outlets": sorted({a.outlet for a in usable}), "warnings": warnings}
 
 
 def compare(articles: list[Article], model: str, all_conflicts: bool = False) -> dict:

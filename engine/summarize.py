@@ -161,7 +161,10 @@ class SummaryParams:
     position_weight: float = 1.0  # bonus for lead sentences, same units
     query_weight: float = 2.0  # bonus for query relevance, same units
     outlet_share: float = 0.4  # most of the budget one outlet may fill when there are several
-    max_candidates: int = 400  # sentences the greedy search considers, by singleton value
+    max_candidates: int = 400  # sentences the search considers, by singleton value
+    solver: str = "ilp"  # "ilp": exact concept coverage (scipy milp / HiGHS); "greedy": cost-scaled greedy
+    ilp_candidates: int = 100  # the exact program chooses among this many best candidates
+    ilp_seconds: float = 2.0  # HiGHS time limit; its best solution so far is used when it runs out
 
     @classmethod
     def build(cls, params: SummaryParams | dict | None) -> SummaryParams:
@@ -332,6 +335,7 @@ class _Objective:
     def __init__(self, cands: list[_Candidate], weights: dict[tuple[str, str], float],
                  bonus: np.ndarray) -> None:
         ids: dict[tuple[str, str], int] = {}
+        self.weights = weights
         flat = [ids.setdefault(b, len(ids)) for c in cands for b in c.concepts if b in weights]
         counts = [sum(b in weights for b in c.concepts) for c in cands]
         self.concepts = np.array(flat, dtype=np.int64)
@@ -340,6 +344,20 @@ class _Objective:
         self.open = np.ones(len(ids), dtype=np.float64)  # 1 while no chosen sentence covers the concept
         self.bonus = bonus
         self.n = len(cands)
+
+    def head(self, k: int) -> _Objective:
+        """The objective over the first k candidates only."""
+        sub = _Objective.__new__(_Objective)
+        keep = self.owner < k
+        used = np.unique(self.concepts[keep])
+        renumber = np.full(len(self.weight), -1, dtype=np.int64)
+        renumber[used] = np.arange(len(used))
+        sub.weights, sub.concepts, sub.owner = self.weights, renumber[self.concepts[keep]], self.owner[keep]
+        sub.weight, sub.open, sub.bonus, sub.n = self.weight[used], np.ones(len(used)), self.bonus[:k], k
+        return sub
+
+    def reset(self) -> None:
+        self.open[:] = 1.0
 
     def gains(self, idx: list[int]) -> np.ndarray:
         per_concept = self.weight[self.concepts] * self.open[self.concepts]
@@ -356,15 +374,41 @@ class _Selector:
         self.params = SummaryParams.build(params)
 
     def _pack(self, cands: list[_Candidate], objective: _Objective, words: float, max_sents: float,
-              truncate: bool, outlet_cap: float) -> list[tuple[_Candidate, int]]:
-        """Greedy selection by marginal gain / words**r under the budget (Lin & Bilmes 2010).
+              truncate: bool, outlet_cap: float, groups: list[int] | None = None) -> list[tuple[_Candidate, int]]:
+        """Whole sentences that fit the budget, then (with truncate) the best prefix for the words left.
 
-        A candidate as close as `redundancy` to a chosen one is out for good. Beyond its first sentence an
-        outlet may fill only `outlet_cap` of the budget while others still have something to add.
-        Returns (candidate, words kept); with truncate the pick that overflows the budget is kept, cut.
+        The exact program runs over the `ilp_candidates` best candidates (they come best first) when
+        asked for, else (or when HiGHS finds nothing in time) the greedy search over all. Two
+        candidates as close as `redundancy`, or in one claim group (`groups[i]`, -1 for none), never
+        both go in. Returns (candidate, words kept); a cut one is last.
         """
         p = self.params
         vectors = np.stack([c.vector for c in cands])
+        groups = groups if groups is not None else [-1] * len(cands)
+        chosen = None
+        if p.solver == "ilp" and min(words, max_sents) < math.inf:
+            pool = min(len(cands), p.ilp_candidates)
+            chosen = self._exact(cands[:pool], objective.head(pool), vectors[:pool], words, max_sents,
+                                 outlet_cap, groups[:pool])
+        if chosen is None:
+            chosen = self._greedy(cands, objective, vectors, words, max_sents, outlet_cap, groups)
+        picked = [(cands[i], cands[i].words) for i in chosen]
+        room = int(words - sum(cands[i].words for i in chosen)) if words < math.inf else 0
+        if truncate and room > 0 and len(chosen) < max_sents:
+            cut = self._prefix(cands, objective, vectors, chosen, room, groups)
+            if cut is not None:
+                picked.append((cands[cut], room))
+        return picked
+
+    def _greedy(self, cands: list[_Candidate], objective: _Objective, vectors: np.ndarray, words: float,
+                max_sents: float, outlet_cap: float, groups: list[int]) -> list[int]:
+        """Greedy selection by marginal gain / words**r under the budget (Lin & Bilmes 2010).
+
+        Beyond its first sentence an outlet may fill only `outlet_cap` of the budget while others still
+        have something to add.
+        """
+        p = self.params
+        objective.reset()
         lengths = np.array([c.words for c in cands], dtype=np.float64)
         outlets = [c.article.outlet or c.article.id for c in cands]
         limit = outlet_cap * words
@@ -375,7 +419,7 @@ class _Selector:
         capped = outlet_cap < 1.0
 
         def fits(i: int) -> bool:
-            if not truncate and used + lengths[i] > words:
+            if used + lengths[i] > words:
                 return False
             taken = outlet_words[outlets[i]]
             return not (capped and taken and taken + lengths[i] > limit)
@@ -392,12 +436,81 @@ class _Selector:
             chosen.append(best)
             np.maximum(closest, vectors @ vectors[best], out=closest)
             closest[best] = np.inf
+            if groups[best] >= 0:
+                closest[[i for i, g in enumerate(groups) if g == groups[best]]] = np.inf
             outlet_words[outlets[best]] += cands[best].words
             used += cands[best].words
-        picked = [(cands[i], cands[i].words) for i in chosen]
-        if used > words:
-            picked[-1] = (picked[-1][0], int(words - (used - picked[-1][0].words)))
-        return picked
+        return chosen
+
+    def _exact(self, cands: list[_Candidate], objective: _Objective, vectors: np.ndarray, words: float,
+               max_sents: float, outlet_cap: float, groups: list[int]) -> list[int] | None:
+        """Maximum weighted concept coverage plus sentence bonuses as an integer program (ICSISumm).
+
+        Variables: x_i (sentence i chosen, binary) and c_j (concept j covered, in [0, 1]: at an optimum
+        it is integral). c_j <= sum of x_i over sentences holding j; sum of lengths <= budget; x_i + x_k
+        <= 1 for near-duplicates; at most one sentence per claim group; per outlet at most `outlet_cap`
+        of the budget, or its longest sentence (an outlet's first pick may be long, as in the greedy).
+        None when HiGHS returns no solution in `ilp_seconds`.
+        """
+        from scipy.optimize import Bounds, LinearConstraint, milp
+        from scipy.sparse import coo_matrix, csr_matrix, hstack, identity, vstack
+
+        n, m = objective.n, len(objective.weight)
+        cover = hstack([-coo_matrix((np.ones(len(objective.owner)), (objective.concepts, objective.owner)),
+                                    shape=(m, n)), identity(m)])
+        rows: list[np.ndarray] = []
+        upper: list[float] = []
+        lengths = np.array([c.words for c in cands], dtype=np.float64)
+        if words < math.inf:
+            rows.append(lengths)
+            upper.append(words)
+        if max_sents < math.inf:
+            rows.append(np.ones(n))
+            upper.append(max_sents)
+        if outlet_cap < 1.0 and words < math.inf:
+            outlets = [c.article.outlet or c.article.id for c in cands]
+            for outlet in set(outlets):
+                rows.append(np.where([o == outlet for o in outlets], lengths, 0.0))
+                upper.append(max(outlet_cap * words, float(lengths[[o == outlet for o in outlets]].max())))
+        members: dict[int, list[int]] = defaultdict(list)
+        for i, g in enumerate(groups):
+            if g >= 0:
+                members[g].append(i)
+        for ids in members.values():
+            if len(ids) > 1:
+                rows.append(np.isin(np.arange(n), ids).astype(np.float64))
+                upper.append(1.0)
+        a, b = np.nonzero(np.triu(vectors @ vectors.T >= self.params.redundancy, k=1))
+        pairs = coo_matrix((np.ones(2 * len(a)), (np.r_[np.arange(len(a)), np.arange(len(a))], np.r_[a, b])),
+                           shape=(len(a), n))
+        budget = vstack([csr_matrix(np.array(rows).reshape(len(rows), n)), pairs]) if rows else pairs
+        budget = hstack([budget, csr_matrix((budget.shape[0], m))])
+        matrix = vstack([cover, budget]).tocsr()
+        ub = np.r_[np.zeros(m), upper, np.ones(len(a))]
+        result = milp(-np.r_[objective.bonus, objective.weight], integrality=np.r_[np.ones(n), np.zeros(m)],
+                      bounds=Bounds(0, 1), constraints=LinearConstraint(matrix, -np.inf, ub),
+                      options={"time_limit": self.params.ilp_seconds, "mip_rel_gap": 0.005})
+        if result.x is None:
+            return None
+        chosen = np.flatnonzero(result.x[:n] > 0.5)
+        return chosen[np.argsort(-objective.bonus[chosen], kind="stable")].tolist()
+
+    def _prefix(self, cands: list[_Candidate], objective: _Objective, vectors: np.ndarray, chosen: list[int],
+                room: int, groups: list[int]) -> int | None:
+        """The candidate whose first `room` words add the most uncovered concept weight (and bonus share)."""
+        covered = {b for i in chosen for b in cands[i].concepts}
+        taken = {groups[i] for i in chosen} - {-1}
+        closest = (vectors @ vectors[chosen].T).max(axis=1) if chosen else np.full(len(cands), -1.0)
+        best, best_gain = None, 0.0
+        for i, c in enumerate(cands):
+            if i in chosen or closest[i] >= self.params.redundancy or groups[i] in taken:
+                continue
+            head = content_bigrams(tokens(" ".join(c.text.split()[:room])))
+            gain = sum(objective.weights.get(b, 0.0) for b in head - covered)
+            gain += objective.bonus[i] * min(1.0, room / c.words)
+            if gain > best_gain:
+                best, best_gain = i, gain
+        return best
 
     @staticmethod
     def _render(picked: list[tuple[_Candidate, int]],
@@ -424,14 +537,16 @@ class Summarizer(_Selector):
     """Concept-coverage summary with support, redundancy, outlet-diversity and query terms."""
 
     def __call__(self, articles: list[Article], words: int | None = None, sentences: int | None = None,
-                 query_vector: np.ndarray | None = None, truncate: bool = False) -> list[SummarySentence]:
+                 query_vector: np.ndarray | None = None, truncate: bool = False,
+                 claim_of: dict[tuple[str, int], str] | None = None) -> list[SummarySentence]:
+        """The summary; `claim_of` maps (article id, position) to a claim, and one claim gets one sentence."""
         p = self.params
         budget, max_sents = _budget(words, sentences, p)
         cands = _candidates(articles, p)
         if not cands:
             return []
         keys = report_keys(articles)
-        weights = self._concept_weights(cands, keys)
+        weights = self._concept_weights(cands, articles)
         lengths = np.array([c.words for c in cands], dtype=np.float64)
         unit = float(np.mean([sum(weights.get(b, 0.0) for b in c.concepts) for c in cands] / lengths)) or 1.0
         relevance = np.array(self._relevance(cands, query_vector))
@@ -451,16 +566,24 @@ class Summarizer(_Selector):
             bonus = bonus + unit * lengths * p.support_weight * (reports - 1) / (n_reports - 1)
         objective = _Objective(cands, weights, bonus)
         outlets = {a.outlet or a.id for a in articles}
-        cap = max(p.outlet_share, 1.5 / len(outlets)) if len(outlets) > 1 else 1.0
-        return self._render(self._pack(cands, objective, budget, max_sents, truncate, cap), support)
+        # With two outlets the cap (75%) mostly forbids the best short summary from one wire and costs
+        # ROUGE-2 at 100 words (eval/summaries.py notes); from three outlets up it keeps voices apart.
+        cap = max(p.outlet_share, 1.5 / len(outlets)) if len(outlets) > 2 else 1.0
+        claim_ids: dict[str, int] = {}
+        groups = [claim_ids.setdefault(claim_of[key], len(claim_ids)) if claim_of and key in claim_of else -1
+                  for key in ((c.article.id, c.sentence.position) for c in cands)]
+        return self._render(self._pack(cands, objective, budget, max_sents, truncate, cap, groups), support)
 
-    def _concept_weights(self, cands: list[_Candidate], keys: dict[str, str]) -> dict[tuple[str, str], float]:
+    def _concept_weights(self, cands: list[_Candidate], articles: list[Article]) -> dict[tuple[str, str], float]:
         """Bigram -> sum over the independent reports that contain it of its best lead weight there.
 
         Document frequency is ICSISumm's concept weight; weighting each report's vote by where the
-        bigram first appears there (Hong & Nenkova 2014) favours what reporters put first. A single
-        report counts sentences instead.
+        bigram first appears there (Hong & Nenkova 2014) favours what reporters put first. A report is
+        an article that is not a copy of another (one outlet's several articles on a story are several
+        reports: a wire story and its follow-ups); a single report counts sentences instead.
         """
+        by_id = {a.id: a for a in articles}
+        keys = {a.id: (r if isinstance(r := _root(a, by_id), str) else r.id) for a in articles}
         votes: dict[tuple[str, str], dict] = defaultdict(dict)
         single = len(set(keys.values())) == 1
         for c in cands:
@@ -497,6 +620,10 @@ class Summarizer(_Selector):
 
 class CentroidSummarizer(_Selector):
     """Baseline on the same embeddings and candidates: sentences nearest the story centroid (or query)."""
+
+    def __init__(self, params: SummaryParams | dict | None = None) -> None:
+        super().__init__(params)
+        self.params = replace(self.params, solver="greedy")  # the baseline ranks by closeness alone
 
     def __call__(self, articles: list[Article], words: int | None = None, sentences: int | None = None,
                  query_vector: np.ndarray | None = None, truncate: bool = False) -> list[SummarySentence]:
