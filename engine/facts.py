@@ -219,7 +219,7 @@ _FINANCE = frozenset(role_word(w) for w in FINANCE_WORDS)
 _TOKEN_RE = re.compile(
     r"(?P<time>\b\d{1,2}(?:[:.]\d{2})?\s?(?:[ap]\.m\.|[ap]m\b))"
     r"|(?P<score>(?<![\d.,])\d{1,2}-\d{1,2}(?![\d-]|\.\d))"
-    r"|(?P<num>[$£€]?\d+(?:,\d{3})*(?:\.\d+)?(?:st|nd|rd|th)?)"
+    r"|(?P<num>[$£€]?\d{1,30}(?:,\d{3}){0,10}(?:\.\d{1,30})?(?:st|nd|rd|th)?)"  # bounded: int() stays cheap
     r"|(?P<word>(?:[A-Za-z]\.){2,}|[A-Za-z]+(?:['’][A-Za-z]+)?)"
     r"|(?P<punct>[^\sA-Za-z0-9])"
 )
