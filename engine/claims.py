@@ -519,10 +519,14 @@ def _find_conflicts(story: _Story, units: list[int], links: dict[tuple[int, int]
         for b in units:
             if a >= b or (a, b) not in links:
                 continue
+            own = bool(story.sources([a]) & story.sources([b]))
             for diff in facts.differences(story.facts[a], story.facts[b]):
                 if diff.kind == "attribution" and (a, b) not in attributed:
                     continue
-                if any(d.kind == diff.kind and {a, b} <= set(sa) | set(sb) for d, sa, sb, _ in found):
+                # a pair already on the two sides of one found difference adds nothing; one outlet's pair
+                # (a revision) never stands for a pair of two outlets
+                if any(d.kind == diff.kind and {a, b} <= set(sa) | set(sb)
+                       and own == bool(story.sources([sa[0]]) & story.sources([sb[0]])) for d, sa, sb, _ in found):
                     continue
                 side_a, side_b = _sides(story, units, a, b, diff)
                 found.append((diff, side_a, side_b, links[(a, b)]))

@@ -344,9 +344,17 @@ class Quantity:
             return True
         if self.lo != self.hi or other.lo != other.hi:
             return False
-        places = min(_decimals(self.text), _decimals(other.text))
-        return places != max(_decimals(self.text), _decimals(other.text)) and \
-            abs(self.lo - other.lo) <= 0.5 * 10 ** -places + 1e-9
+        if _round_figure(self, other) or _round_figure(other, self):
+            return True
+        places = min(_decimals(self.text), _decimals(other.text))  # a whole "4%" is no rounding of "4.25%"
+        return 0 < places < max(_decimals(self.text), _decimals(other.text)) and \
+            abs(self.lo - other.lo) < 0.5 * 10 ** -places
+
+
+def _round_figure(rounded: Quantity, exact: Quantity) -> bool:
+    """ "$350" for "$349": a whole figure ending in 0 within 1% of the other (not "11" for "10")."""
+    value = rounded.lo
+    return value >= 100 and value == int(value) and int(value) % 10 == 0 and abs(value - exact.lo) <= 0.01 * value
 
 
 def _decimals(text: str) -> int:
@@ -1477,6 +1485,10 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
     score = 0.5 + 0.15 * min(2, len(shared))
     if x.head and x.head == y.head and x.head not in _WEAK:
         score += 0.1
+    if shared & _MEASURES:
+        score += 0.1  # both count the dead (or the injured, the missing...): the measures news disputes
+    if any(d.agrees(e) and (d.explicit or d.weekday is not None) for d in a.dates for e in b.dates):
+        score += 0.1  # the same day or date named on both sides: one moment
     if not x.head and not y.head and x.unit == "count":
         score -= 0.15
         doubts.append("nothing counted")
@@ -1491,8 +1503,8 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
         doubts.append("other years")
     lo = min(x.hi, y.hi) if min(x.hi, y.hi) > 0 else 0.0
     hi = max(x.lo, y.lo)
-    if x.unit == "count" and lo > 0 and hi / lo > 3:
-        score -= 0.2
+    if lo > 0 and hi / lo > 3:
+        score -= 0.1
         doubts.append("far apart")
     return max(0.0, min(1.0, score)), tuple(dict.fromkeys(doubts))
 
@@ -1618,7 +1630,14 @@ def _attribution_differences(a: Facts, b: Facts) -> list[Difference]:
         return []
     if x.key <= {role_word(w) for w in b.words} or y.key <= {role_word(w) for w in a.words}:
         return []
+    # Two named sources (an ambassador and the council he told, two outlets that carried one story) most
+    # often both said it; two kinds of source ("police" / "the company") are a dispute over who says so.
+    if x.named:
+        return [Difference("attribution", x.text, y.text, "", ATTRIBUTION_NAMED_CONFIDENCE, ("both may have said it",))]
     return [Difference("attribution", x.text, y.text, "")]
+
+
+ATTRIBUTION_NAMED_CONFIDENCE = 0.35
 
 
 def _same_source(x: Speaker, y: Speaker) -> bool:
