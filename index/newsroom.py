@@ -7,7 +7,6 @@ load costs, and a server loads it once for all requests.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import cached_property
 
@@ -19,7 +18,7 @@ from engine.config import Settings
 from engine.diff import diff_versions
 from engine.embed import Embedder, get_embedder
 from engine.records import Article, RawItem, Rejection, Sentence
-from engine.stories import Story, StoryClusterer, StoryParams, TermStats, story_features
+from engine.stories import Story, StoryParams, TermStats, story_features
 from index.ingest import Ingestor, IngestReport
 from index.store import Filters, Store, from_blob
 from index.stories import StoryKeeper, iso
@@ -84,38 +83,19 @@ class Newsroom:
         return self._recluster(*(("a.published >= ?", [since]) if since else ("1", [])))
 
     def _recluster(self, where: str, args: list) -> dict:
+        """Take the chosen articles out of their stories and place them again as one batch, by the
+        rule ingest follows (engine.stories: live and dormant stories, the bar rising with the gap)."""
         where += " AND (a.story_id IS NULL OR a.story_id NOT IN (SELECT story_id FROM stories WHERE curated = 1))"
         rows = self.store.conn.execute(f"SELECT a.aid, a.story_id FROM articles a WHERE {where}", args).fetchall()
         articles = self.load_articles([r["aid"] for r in rows])
         old = {a.id: a.story_id for a in articles}
-        features = [story_features(a) for a in articles if any(s.vector is not None for s in a.sentences)]
-        clusterer = StoryClusterer(StoryParams.from_settings(self.settings))
-        grouping = clusterer.recluster(features)
-        members: dict[int, list[str]] = {}
-        for article_id, group in grouping.items():
-            members.setdefault(group, []).append(article_id)
         with self.store.transaction() as conn:
-            next_id = int(conn.execute("SELECT coalesce(max(story_id), 0) FROM stories").fetchone()[0]) + 1
-            taken: set[int] = set()
-            renumber: dict[int, int] = {}
-            for group, ids in sorted(members.items(), key=lambda kv: -len(kv[1])):
-                votes = Counter(old[i] for i in ids if old[i] is not None and old[i] not in taken)
-                if votes:
-                    renumber[group] = votes.most_common(1)[0][0]
-                else:
-                    renumber[group], next_id = next_id, next_id + 1
-                taken.add(renumber[group])
-            aid_of = {r[0]: r[1] for r in conn.execute(f"SELECT ext_id, aid FROM articles a WHERE {where}", args)}
-            conn.executemany("UPDATE articles SET story_id = ? WHERE aid = ?",
-                             [(renumber[g], aid_of[i]) for i, g in grouping.items()])
-            for group, story in clusterer.state.stories.items():
-                story.id = renumber[group]
-                StoryKeeper.save_story(conn, story)
-            conn.execute("UPDATE stories SET n_articles = (SELECT count(*) FROM articles a "
-                         "WHERE a.story_id = stories.story_id)")
-            removed = conn.execute("DELETE FROM stories WHERE n_articles = 0").rowcount
-        changed = sum(1 for i, g in grouping.items() if old.get(i) != renumber[g])
-        return {"articles": len(grouping), "stories": len(members), "moved": changed, "removed": removed}
+            grouping = StoryKeeper(StoryParams.from_settings(self.settings)).regroup(conn, articles)
+            before = {sid for sid in old.values() if sid is not None}
+            left = {r[0] for r in conn.execute("SELECT story_id FROM stories")}
+        changed = sum(1 for i, g in grouping.items() if old.get(i) != g)
+        return {"articles": len(grouping), "stories": len(set(grouping.values())), "moved": changed,
+                "removed": len(before - left)}
 
     def reindex(self) -> dict:
         """Rebuild every FAISS index from SQLite."""
