@@ -59,9 +59,10 @@ class Newsroom:
         """Regroup the live window once an ingest run is in, with stable ids.
 
         Arrival order makes online grouping greedy (an early article can seed a story that later
-        ones would have split or joined differently); one batch pass over the stories still live,
-        at most `story_settle_max` of the newest articles, corrects that at a cost that does not
-        grow with the archive.
+        ones would have split or joined differently); the live window's articles, at most
+        `story_settle_max` of the newest, leave their stories and are placed again as one batch by
+        the rule ingest follows (live and dormant stories as candidates), which corrects that at a
+        cost that does not grow with the archive.
         """
         clock = self.store.meta("story_clock")
         since = iso(float(clock) - self.settings.story_window_days) if clock else None
@@ -74,11 +75,13 @@ class Newsroom:
         return self._recluster(where, [since] if since else [])
 
     def recluster(self, since: str | None = None) -> dict:
-        """Regroup stored articles (all, or published since a date) in one batch pass.
+        """Regroup stored articles (all, or published since a date) in one batch pass, by the rule
+        ingest follows, against the stories of every other article.
 
-        Story ids stay stable: each new group keeps the id of the old story holding most of its
-        articles; only groups with no such story get new ids. Emptied stories are removed. Articles
-        of stories an editor curated (merged, split, moved into, renamed) keep their story.
+        Story ids stay stable: a story that keeps other articles keeps its id, and a new group takes
+        the id of the emptied story holding most of its articles; only groups with no such story get
+        new ids. Emptied stories are removed. Articles of stories an editor curated (merged, split,
+        moved into, renamed) keep their story; new articles may still join a curated story.
         """
         return self._recluster(*(("a.published >= ?", [since]) if since else ("1", [])))
 

@@ -251,3 +251,30 @@ def test_scores_match_a_hand_computed_case():
     assert merged["bcubed_p"] == pytest.approx((3 * 0.6 + 2 * 0.4) / 5)
     assert merged["bcubed_r"] == pytest.approx(1.0)
     assert merged["ari"] == pytest.approx(0.0)
+
+
+def test_the_store_resumes_a_dormant_story_and_recluster_agrees(tmp_path):
+    """Through the real store: a story dormant for weeks (kept only as its key in the dormant index)
+    takes a follow-up with its names and places, keeps its id through the settling pass and
+    `recluster`, and another quake of the same weeks gets a story of its own."""
+    from tests.conftest import cli_json, run_cli
+
+    db = str(tmp_path / "store")
+
+    def ingest(rows, when):
+        path = tmp_path / f"batch-{when[:10]}.jsonl"
+        path.write_text("".join(json.dumps({"id": aid, "source": outlet, "title": title, "text": text,
+                                            "published": when if not hour else DAY1.format(hour)}) + "\n"
+                                for aid, outlet, hour, title, text in rows))
+        run_cli("ingest", str(path), "--db", db)
+
+    ingest(ARTICLES, DAY1.format("06:00"))
+    ingest([OTHER_QUAKE], "2024-04-06T10:00:00Z")  # the clock moves on: Peru goes dormant
+    ingest([FOLLOW_UP], "2024-04-10T10:00:00Z")
+    story_of = {a["id"]: s["id"] for s in cli_json("stories", "--db", db)["stories"] for a in s["articles"]}
+    assert story_of["peru-4"] == story_of["peru-1"]
+    assert story_of["chile-1"] not in {story_of[a] for a in ("peru-1", "japan-1", "ecb-1", "marathon-1")}
+    by_story = {s["id"]: sorted(a["id"] for a in s["articles"]) for s in cli_json("stories", "--db", db)["stories"]}
+    cli_json("recluster", "--db", db)
+    assert {s["id"]: sorted(a["id"] for a in s["articles"])
+            for s in cli_json("stories", "--db", db)["stories"]} == by_story
