@@ -699,11 +699,11 @@ class StoryClusterer:
                     cold.append(story)
         self._sleep(cold)
 
-    def _rewind(self, clock: float) -> None:
+    def _rewind(self, clock: float | None) -> None:
         """Set the clock and sort the stories in memory into live and dormant for that time."""
         self.state.clock = clock
         self._live, self._expiry = _LiveIndex(), []
-        horizon = clock - self.params.window_days
+        horizon = -math.inf if clock is None else clock - self.params.window_days
         cold = []
         for story in self.state.stories.values():
             if story.last_seen is None or story.last_seen >= horizon:
@@ -826,31 +826,23 @@ class StoryClusterer:
             story = state.stories.get(sid)
             if story is None:
                 continue
+            self._live.drop(sid)
+            self._dormant.forget(sid)
             if story.count <= 0:
                 emptied.add(sid)
                 del state.stories[sid]
-                self._live.drop(sid)
-                self._dormant.forget(sid)
-                continue
-            if remaining is not None and sid in remaining:
-                story.first_seen, story.last_seen = remaining[sid]
-            story.refresh()
-            self._live.drop(sid)
-            self._dormant.forget(sid)
-            if story.last_seen is None or state.clock is None or \
-                    story.last_seen >= state.clock - self.params.window_days:
-                self._activate(story)
             else:
-                self._sleep([story])
+                if remaining is not None and sid in remaining:
+                    story.first_seen, story.last_seen = remaining[sid]
+                story.refresh()
         self._hold = {sid for sid in current.values() if sid in state.stories}
         first_new, clock = state.next_id, state.clock
         start = min((f.time for f in ordered if f.time is not None), default=None)
-        if start is not None:  # replay from the first article's time, as ingest saw them arrive
-            self._rewind(start)
+        self._rewind(start if start is not None else clock)  # replay from the first article's time
         placed: dict[str, int] = {}
         for at in range(0, len(ordered), self.chunk):
             placed |= self._place(ordered[at:at + self.chunk])
-        if start is not None and clock is not None:
+        if clock is not None:
             self._rewind(max(clock, state.clock))
         # stable ids: a new group takes the emptied id most of its articles had
         members: dict[int, list[str]] = {}
