@@ -41,7 +41,8 @@ class Settings:
         "help": "vector count up to which FAISS search is exact (flat); above it HNSW"})
     hnsw_ef_search: int = field(default=128, metadata={"help": "HNSW search depth (recall vs speed)"})
     story_window_days: float = field(default=7.0, metadata={
-        "help": "stories go cold after this many days without a new article"})
+        "help": "a story without a new article for this many days goes dormant: it can still be resumed, "
+                "on evidence that must be the stronger the longer it was quiet"})
     story_threshold: float = field(default=0.5, metadata={
         "help": "share of a story's own cohesion (mean similarity of its articles) an article needs to join it"})
     story_settle: bool = field(default=True, metadata={

@@ -1,16 +1,23 @@
-"""Story clustering: every article joins the best live story or starts a new one, as it is ingested.
+"""Story clustering: every article joins the best story, live or dormant, or starts a new one.
 
 An article is described by what it is about (a TF-IDF vector over its words, the title and lead
 weighing more than the tail, and a sentence-embedding vector weighted the same way) and by when it
 appeared. Groups are compared by average linkage over TF-IDF cosines, kept as running sums so the
-cost does not grow with a story's size; embeddings find the candidate stories among the live ones
-(a story is live until it has gone `window_days` without an article), so the cost per article does
-not grow with the archive either. A group joins another when their average similarity reaches
+cost does not grow with a story's size. A group joins another when their average similarity reaches
 `threshold` times the geometric mean of the two groups' own cohesions, damped by the time between
 them. Why relative: on the development files no single absolute threshold served both a corpus of
 broad topic stories and one of narrow claims on shared topics, while this rule did (eval/stories.py).
-Within an ingest batch the most similar pair merges first; `recluster` does the same over a whole
-archive, after a settings change.
+
+Candidates come from two places, so the cost per article does not grow with the archive: stories
+seen within `window_days` (live: their centroids in one matrix, searched exactly), and every other
+story (dormant: an HNSW index over story keys, the centroid joined with the story's distinctive
+terms hashed into a vector). A dormant story can be resumed, but the bar rises with the silence:
+past the window the damping keeps falling by `resume_rise` per window of gap, so a follow-up that
+repeats the story's names and places resumes it after weeks while news on the same broad topic
+starts its own story (eval/sparse_stories.py builds the development sets of that shape).
+Within an ingest batch the most similar pair merges first; `recluster` replays the archive in
+time-ordered chunks and `regroup` re-places a set of articles against everything else, both through
+the same `_place`, so batch and article-by-article ingest follow one rule.
 """
 
 from __future__ import annotations
@@ -18,8 +25,9 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,11 +35,16 @@ import numpy as np
 
 from engine.config import Settings
 from engine.records import Article
+from engine.summarize import strip_dateline
 
 DAY = 86400.0
 LABEL_CLIP = 110
 LABEL_MIN_WORDS = 4  # shorter titles ('Wounded?') say too little to name a story
+LABEL_WORDS = 12  # a label made from a lead: a short phrase, cut at a clause break where one comes
 KEYWORDS = 8
+KEY_TERMS = 30  # distinctive terms of a story (or article) that go into its key vector
+HASH_DIM = 256  # the hashed-terms half of a key vector
+NAME_WEIGHT = 1.0  # a word written as a name counts this many times a plain word
 
 # Function words and news filler that say nothing about which event an article covers.
 STOPWORDS = frozenset({
@@ -69,9 +82,15 @@ def epoch_days(published: str | None) -> float | None:
     return moment.timestamp() / DAY
 
 
-def _terms(text: str) -> list[str]:
-    words = (w.lower().replace("’", "'").removesuffix("'s").strip("'-") for w in _WORD.findall(text))
-    return [w for w in words if len(w) > 1 and w not in STOPWORDS]
+def _terms(text: str) -> list[tuple[str, bool]]:
+    """Content words, lower-cased, each with whether it is written as a name (capitalised, not the
+    sentence's first word): names and places tell one event from another on the same topic."""
+    out = []
+    for i, raw in enumerate(_WORD.findall(text)):
+        word = raw.lower().replace("’", "'").removesuffix("'s").strip("'-")
+        if len(word) > 1 and word not in STOPWORDS:
+            out.append((word, i > 0 and raw[0].isupper()))
+    return out
 
 
 def _unit(weights: dict[str, float]) -> dict[str, float]:
@@ -108,8 +127,8 @@ def story_features(article: Article) -> StoryFeatures:
         weight = position_weight(sentence.position)
         if sentence.vector is not None:
             weighted.append(weight * np.asarray(sentence.vector, dtype=np.float32))
-        for term in _terms(sentence.text):
-            counts[term] += weight
+        for term, is_name in _terms(sentence.text):
+            counts[term] += weight * (NAME_WEIGHT if is_name else 1.0)
     if not weighted:
         raise ValueError(f"article {article.id!r} has no sentence vectors")
     vector = np.sum(weighted, axis=0)
@@ -119,12 +138,47 @@ def story_features(article: Article) -> StoryFeatures:
     if article.title:
         label, has_title = article.title, True
     else:
-        lead = body[0].text if body else article.text
-        label, has_title = (lead if len(lead) <= LABEL_CLIP else lead[:LABEL_CLIP].rsplit(" ", 1)[0] + "…"), False
+        label, has_title = lead_label(body[0].text if body else article.text), False
     return StoryFeatures(id=article.id, vector=vector.astype(np.float32), terms=terms,
                          time=epoch_days(article.published), outlet=article.outlet, label=label,
                          has_title=has_title, copy_of=article.copy_of)
 
+
+_BYLINE_LEAD = re.compile(r"^(?:By\s+[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,4}\s+|\(For use by [^)]*\)\s*|"
+                          r"c\.\s?\d{4}\s+(?:[A-Z][\w.'&-]*\s+){1,6}?(?=[A-Z]{2,}\b)|\(?(?:AP|AFP|Reuters|Xinhua)\)?\s*[_—–-]+\s*)")
+_CLAUSE_BREAK = re.compile(r"[,;:(]|\s(?:_|--|—|–)\s|\s(?:who|which|that|after|when|while|as|because|but|"
+                           r"according|said|says|on (?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))\b")
+_LOOSE_END = frozenset({"a", "an", "the", "of", "to", "in", "on", "at", "for", "and", "or", "by", "with", "from",
+                        "its", "his", "her", "their", "is", "was", "are", "were", "has", "have", "had", "be"})
+
+
+def lead_label(lead: str) -> str:
+    """A short phrase naming the event, from a lead when there is no title.
+
+    The dateline, wire credit and byline go ("MUNICH, Germany (AP) _", "By PAT KOSSAN"); what is
+    left is cut at the first clause break after a few words, or at LABEL_WORDS words, and loose
+    words at the cut ("of", "the") are dropped, so the label reads as a phrase, not a clipped line.
+    """
+    text = " ".join(lead.split())
+    for _ in range(3):  # a byline, then the dateline, in either order
+        text = _BYLINE_LEAD.sub("", strip_dateline(text)).strip()
+    words = text.split()
+    if not words:
+        return lead[:LABEL_CLIP]
+    cut = len(words)
+    for match in _CLAUSE_BREAK.finditer(text):
+        at = len(text[:match.start()].split())
+        if at >= LABEL_MIN_WORDS:
+            cut = at
+            break
+    cut = min(cut, LABEL_WORDS)
+    kept = words[:cut]
+    while len(kept) > LABEL_MIN_WORDS and kept[-1].lower().strip(",.;:") in _LOOSE_END:
+        kept.pop()
+    phrase = " ".join(kept).rstrip(",;:._-—–")
+    if len(phrase) > LABEL_CLIP:
+        phrase = phrase[:LABEL_CLIP].rsplit(" ", 1)[0]
+    return phrase + ("…" if cut < len(words) else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +186,12 @@ class StoryParams:
     """The clusterer's knobs; the threshold and the window come from Settings."""
 
     threshold: float = 0.5  # a group joins a story at this share of the story's own cohesion
-    window_days: float = 7.0  # a story without a new article for this long is cold
+    window_days: float = 7.0  # a story without a new article for this long is dormant
     prior_cohesion: float = 0.1  # cohesion assumed for a story too young to show its own
     candidates: int = 5  # nearest live stories (by embedding) each article is compared with in full
+    dormant_candidates: int = 5  # nearest dormant stories (by key vector) each article is compared with
+    resume_rise: float = 0.1  # past the window, the bar rises by this share per window of silence
+    key_term_weight: float = 0.5  # share of the distinctive terms (vs the centroid) in a story's key
     max_terms: int = 300  # terms kept per story, so comparing with a story costs the same at any size
 
     @classmethod
@@ -143,6 +200,24 @@ class StoryParams:
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}
+
+
+def _hashed(terms: dict[str, float]) -> np.ndarray:
+    """The heaviest KEY_TERMS terms in HASH_DIM signed buckets (crc32: the same in every process), unit."""
+    out = np.zeros(HASH_DIM, dtype=np.float32)
+    for term, weight in heapq.nlargest(KEY_TERMS, terms.items(), key=lambda kv: (kv[1], kv[0])):
+        code = zlib.crc32(term.encode())
+        out[code % HASH_DIM] += weight if code & 0x80000000 else -weight
+    norm = float(np.linalg.norm(out))
+    return out / norm if norm > 0 else out
+
+
+def key_vector(centroid: np.ndarray, tfidf: dict[str, float], term_weight: float) -> np.ndarray:
+    """What a story (or an article looking for one) is about, for the dormant index: the unit centroid
+    and the distinctive terms (names, places, the event's own words), so the inner product of two
+    keys mixes embedding and term cosines."""
+    return np.concatenate([math.sqrt(1.0 - term_weight) * centroid.astype(np.float32),
+                           math.sqrt(term_weight) * _hashed(tfidf)]).astype(np.float32)
 
 
 class TermStats:
@@ -223,6 +298,37 @@ class Story:
         if other._label_rank(centroid) > self._label_rank(centroid):
             self.label, self.label_vector, self.label_is_title = \
                 other.label, other.label_vector, other.label_is_title
+
+    def remove(self, single: Story) -> None:
+        """Take one article (as a one-article group) back out, so it can be placed again.
+
+        Running sums make this a subtraction; the summed similarity it had with the rest is its
+        dot product with the rest's term sum. Term weights come from the document frequencies as
+        they are now, not as when the article joined, so the sums are close, not exact; weights
+        that fall to about zero are dropped. The caller sets first_seen / last_seen afterwards.
+        """
+        terms = self.terms
+        cross = 0.0
+        for term, weight in single.terms.items():
+            left = terms.get(term, 0.0) - weight
+            cross += weight * left
+            if left > 1e-6:
+                terms[term] = left
+            else:
+                terms.pop(term, None)
+        self.within = max(0.0, self.within - max(cross, 0.0))
+        self._row = None
+        self.vector_sum = self.vector_sum - single.vector_sum
+        self.count -= single.count
+        for outlet, n in single.outlets.items():
+            left = self.outlets.get(outlet, 0) - n
+            if left > 0:
+                self.outlets[outlet] = left
+            else:
+                self.outlets.pop(outlet, None)
+
+    def key(self, term_weight: float) -> np.ndarray:
+        return key_vector(self.centroid, self.terms, term_weight)
 
     def _label_rank(self, centroid: np.ndarray) -> tuple[bool, bool, float]:
         """A title beats a clipped lead, a headline of a few words beats a stub, then the most central."""
@@ -339,6 +445,61 @@ class _LiveIndex:
         return [[self.ids[i] for i in row] for row in top]
 
 
+class _DormantIndex:
+    """Key vectors of the dormant stories in a FAISS HNSW graph: candidates at a cost that does not
+    grow with the archive.
+
+    HNSW cannot delete, so a story that is resumed (or goes dormant again with a new key) leaves a
+    stale entry behind; each story's current entry is remembered and stale hits are skipped, with
+    a few extra neighbours asked for to make up for them.
+    """
+
+    M, EF_CONSTRUCTION, EF_SEARCH = 16, 40, 64
+
+    def __init__(self) -> None:
+        self.index = None
+        self.row_story: list[int] = []
+        self.current: dict[int, int] = {}  # story id -> its live row
+
+    def __len__(self) -> int:
+        return len(self.current)
+
+    def put(self, story_ids: list[int], keys: np.ndarray) -> None:
+        if not story_ids:
+            return
+        if self.index is None:
+            import faiss
+
+            self.index = faiss.IndexHNSWFlat(keys.shape[1], self.M, faiss.METRIC_INNER_PRODUCT)
+            self.index.hnsw.efConstruction = self.EF_CONSTRUCTION
+            self.index.hnsw.efSearch = self.EF_SEARCH
+        start = len(self.row_story)
+        self.index.add(np.ascontiguousarray(keys, dtype=np.float32))
+        self.row_story.extend(story_ids)
+        for offset, story_id in enumerate(story_ids):
+            self.current[story_id] = start + offset
+
+    def forget(self, story_id: int) -> None:
+        self.current.pop(story_id, None)
+
+    def nearest(self, keys: np.ndarray, k: int) -> list[list[int]]:
+        """For each query key, up to k dormant story ids, nearest first."""
+        if not self.current or k <= 0:
+            return [[] for _ in range(len(keys))]
+        want = min(len(self.row_story), 2 * k + 2)
+        _, rows = self.index.search(np.ascontiguousarray(keys, dtype=np.float32), want)
+        found = []
+        for hits in rows.tolist():
+            ids = []
+            for row in hits:
+                if row >= 0 and self.current.get(self.row_story[row]) == row:
+                    ids.append(self.row_story[row])
+                    if len(ids) == k:
+                        break
+            found.append(ids)
+        return found
+
+
 def _row(group: Story, vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
     """A story's terms as (term ids, weights), kept until the story changes: most candidates don't."""
     cached = group._row
@@ -368,6 +529,16 @@ def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) 
     cross = (matrix @ matrix[:articles].T).toarray().astype(np.float64)
     cross[np.arange(articles), np.arange(articles)] = 0.0
     return cross
+
+
+def damping(gap: np.ndarray, rise: float) -> np.ndarray:
+    """How much of two groups' similarity counts, by the gap between them in windows.
+
+    Within the window a gentle Gaussian fall (1 at once, 0.61 at a full window); past it the bar
+    keeps rising by `rise` per window of silence, so a dormant story needs ever stronger evidence.
+    """
+    inside = np.exp(-0.5 * np.minimum(gap, 1.0) ** 2)
+    return inside / (1.0 + rise * np.maximum(gap - 1.0, 0.0))
 
 
 class _Agglomerator:
@@ -415,13 +586,13 @@ class _Agglomerator:
         cross[:, :self.new] = self.cross[rows]
         young = rows < self.new  # a new group's sums with the existing stories sit in its column
         cross[young, self.new:] = self.cross[self.new:, rows[young]].T
-        average = cross / (size[rows, None] * size[None, :]) * np.exp(-0.5 * gap * gap)
+        average = cross / (size[rows, None] * size[None, :]) * damping(gap, params.resume_rise)
         # cohesion: the mean similarity of a group's pairs, shrunk towards the prior by one imaginary
         # pair and never below it, so a loose group cannot lower the bar for everything after it
         cohesion = np.maximum((self.within + params.prior_cohesion) / (size * (size - 1) / 2 + 1),
                               params.prior_cohesion)
         passes = average >= params.threshold * np.sqrt(cohesion[rows, None] * cohesion[None, :])
-        passes &= self.alive[None, :] & (gap <= 1.0) & ~(frozen[rows, None] & frozen[None, :])
+        passes &= self.alive[None, :] & ~(frozen[rows, None] & frozen[None, :])
         passes[np.arange(len(rows)), rows] = False
         if initial:  # each pair of new groups once
             passes &= frozen[None, :] | (np.arange(len(size))[None, :] > rows[:, None])
@@ -471,29 +642,53 @@ class _Agglomerator:
 
 
 class StoryClusterer:
-    """Story assignment as articles arrive, and `recluster` for a batch; all it knows is in `state`."""
+    """Story assignment as articles arrive, `recluster` and `regroup` for batches; all it knows is in
+    `state`, plus (for a store) the keys of dormant stories not in memory and a loader for them."""
 
     chunk = 1000  # articles agglomerated at once; bounds the cross-similarity matrix
 
-    def __init__(self, params: StoryParams | None = None, state: StoryState | None = None) -> None:
+    def __init__(self, params: StoryParams | None = None, state: StoryState | None = None,
+                 dormant: tuple[list[int], np.ndarray] | None = None,
+                 loader: Callable[[list[int]], dict[int, Story]] | None = None) -> None:
+        """`dormant`: ids and key vectors of stories kept outside `state` (a store's archive), which
+        `loader` brings into memory when an article needs them; without a loader every story lives
+        in `state` and dormant ones stay there."""
         self.params = params or StoryParams()
         self.state = state or StoryState()
+        self.loader = loader
+        self._hold: set[int] = set()  # stories a regroup changed: kept in memory for the caller to save
         self._live = _LiveIndex()
+        self._dormant = _DormantIndex()
         self._expiry: list[tuple[float, int]] = []
         self._vocabulary: dict[str, int] = {}  # term ids for the sparse products, this process only
         clock = self.state.clock
+        cold = []
         for story in self.state.stories.values():
             if story.last_seen is None or clock is None or story.last_seen >= clock - self.params.window_days:
                 self._activate(story)
+            else:
+                cold.append(story)
+        self._sleep(cold)
+        if dormant is not None:
+            ids, keys = dormant
+            keep = [i for i, sid in enumerate(ids) if sid not in self.state.stories]
+            self._dormant.put([ids[i] for i in keep], keys[keep])
 
     def _activate(self, story: Story) -> None:
         self._live.put(story.id, story.centroid)
+        self._dormant.forget(story.id)
         if story.last_seen is not None:
             heapq.heappush(self._expiry, (story.last_seen, story.id))
 
+    def _sleep(self, stories: list[Story]) -> None:
+        """Stories that went quiet join the dormant index (their key as it is now)."""
+        if stories:
+            weight = self.params.key_term_weight
+            self._dormant.put([s.id for s in stories], np.stack([s.key(weight) for s in stories]))
+
     def _advance(self, time: float) -> None:
         """Take a publication time; move the clock (the second newest) and let stories that saw nothing
-        within the window go cold."""
+        within the window go dormant."""
         state = self.state
         if state.lead is None or time > state.lead:
             time, state.lead = state.lead, time  # the old lead is what the clock may move to
@@ -503,11 +698,29 @@ class StoryClusterer:
             return
         self.state.clock = time
         horizon = time - self.params.window_days
+        cold = []
         while self._expiry and self._expiry[0][0] < horizon:
             _, story_id = heapq.heappop(self._expiry)
             story = self.state.stories.get(story_id)
-            if story is None or story.last_seen is None or story.last_seen < horizon:
+            if story_id in self._live.where and (story is None or story.last_seen is None
+                                                 or story.last_seen < horizon):
                 self._live.drop(story_id)
+                if story is not None:
+                    cold.append(story)
+        self._sleep(cold)
+
+    def _rewind(self, clock: float | None) -> None:
+        """Set the clock and sort the stories in memory into live and dormant for that time."""
+        self.state.clock = clock
+        self._live, self._expiry = _LiveIndex(), []
+        horizon = -math.inf if clock is None else clock - self.params.window_days
+        cold = []
+        for story in self.state.stories.values():
+            if story.last_seen is None or story.last_seen >= horizon:
+                self._activate(story)
+            else:
+                cold.append(story)
+        self._sleep(cold)
 
     def add(self, features: StoryFeatures) -> int:
         """Place one article; returns its story id."""
@@ -516,10 +729,10 @@ class StoryClusterer:
     def add_many(self, batch: list[StoryFeatures]) -> dict[str, int]:
         """Place a batch (an ingest transaction); returns article id -> story id.
 
-        The batch's articles and the live stories near them are merged best-first, so the order
-        within the batch does not matter and a batch's articles on a new event find each other
-        before weaker links to older stories are weighed. Existing stories never merge together,
-        so a story id, once handed out, stays valid.
+        The batch's articles and the stories near them (live and dormant) are merged best-first,
+        so the order within the batch does not matter and a batch's articles on a new event find
+        each other before weaker links to older stories are weighed. Existing stories never merge
+        together, so a story id, once handed out, stays valid.
         """
         placed = {f.id: self.state.article_story[f.id] for f in batch if f.id in self.state.article_story}
         fresh = list({f.id: f for f in sorted(batch, key=_order) if f.id not in placed}.values())
@@ -529,6 +742,18 @@ class StoryClusterer:
             placed |= self._place(fresh[at:at + self.chunk])
         return placed
 
+    def _dormant_near(self, ordered: list[StoryFeatures]) -> set[int]:
+        """Dormant stories near the batch's articles, brought into memory if a loader keeps them."""
+        if not len(self._dormant):
+            return set()
+        weight, stats = self.params.key_term_weight, self.state.terms
+        keys = np.stack([key_vector(f.vector, stats.weigh(f.terms), weight) for f in ordered])
+        found = {sid for row in self._dormant.nearest(keys, self.params.dormant_candidates) for sid in row}
+        missing = [sid for sid in sorted(found) if sid not in self.state.stories]
+        if missing and self.loader is not None:
+            self.state.stories.update(self.loader(missing))
+        return {sid for sid in found if sid in self.state.stories}
+
     def _place(self, ordered: list[StoryFeatures]) -> dict[str, int]:
         state, params = self.state, self.params
         for time in sorted(f.time for f in ordered if f.time is not None)[-2:]:
@@ -537,7 +762,7 @@ class StoryClusterer:
         nearest = self._live.nearest(np.stack([f.vector for f in ordered]), params.candidates)
         copies = {f.id: state.article_story[f.copy_of] for f in ordered
                   if f.copy_of in state.article_story and state.article_story[f.copy_of] in state.stories}
-        old = sorted({sid for row in nearest for sid in row} | set(copies.values()))
+        old = sorted({sid for row in nearest for sid in row} | set(copies.values()) | self._dormant_near(ordered))
         slot = {sid: len(ordered) + k for k, sid in enumerate(old)}
         merger = _Agglomerator(singles + [state.stories[sid] for sid in old],
                                [False] * len(ordered) + [True] * len(old), params, self._vocabulary)
@@ -557,17 +782,26 @@ class StoryClusterer:
                 state.stories[story.id] = story
             touched[story.id] = story
             state.article_story[f.id] = placed[f.id] = story.id
+        horizon = None if state.clock is None else state.clock - params.window_days
         for story in touched.values():
             story.refresh()
-            self._activate(story)
+            if story.last_seen is None or horizon is None or story.last_seen >= horizon:
+                self._activate(story)
+            else:  # an old article joined a dormant story: it stays dormant, with its new key
+                self._sleep([story])
+        if self.loader is not None:  # the store keeps dormant stories; memory holds the live ones
+            for sid in old:
+                if sid not in touched and sid not in self._live.where and sid not in self._hold:
+                    state.stories.pop(sid, None)
         return placed
 
     def recluster(self, features: list[StoryFeatures]) -> dict[str, int]:
         """Regroup articles from scratch and make that the state; returns article id -> story id.
 
-        Document frequencies come from the whole set first; then the articles are merged best-first
-        in time-ordered chunks of `chunk`, so up to that many articles (and within the window) are
-        grouped by exact average linkage, and larger archives cost linear time.
+        Document frequencies come from the whole set first; then the articles are placed in
+        time-ordered chunks of `chunk` by the same `_place` as ingest, dormant stories included, so
+        up to that many articles are grouped by exact average linkage, and larger archives cost
+        linear time.
         """
         ordered = sorted(features, key=_order)
         self.__init__(self.params, StoryState())
@@ -576,6 +810,75 @@ class StoryClusterer:
         for at in range(0, len(ordered), self.chunk):
             self._place(ordered[at:at + self.chunk])
         return dict(self.state.article_story)
+
+    def regroup(self, features: list[StoryFeatures], current: dict[str, int],
+                remaining: dict[int, tuple[float | None, float | None]] | None = None) -> dict[str, int]:
+        """Place already-placed articles again, as one batch, against every other article's stories.
+
+        Each article leaves its story (`current`: article id -> story id; those stories must be in
+        `state`), then all are placed by `_place` as ingest would, in time-ordered chunks. Stories
+        that keep other articles keep their ids; a new group takes the id of an emptied story most
+        of its articles came from, so ids stay stable when nothing changed. `remaining` gives the
+        publication span of what is left of each story (the caller knows its other articles).
+        Their document frequencies are already counted. Returns article id -> story id.
+        """
+        state = self.state
+        ordered = sorted(features, key=_order)
+        for f in ordered:
+            sid = current.get(f.id)
+            story = state.stories.get(sid) if sid is not None else None
+            if story is not None:
+                story.remove(Story.of(f, sid, f.time, state.terms))
+            state.article_story.pop(f.id, None)
+        emptied = set()
+        for sid in {current[f.id] for f in ordered if f.id in current}:
+            story = state.stories.get(sid)
+            if story is None:
+                continue
+            self._live.drop(sid)
+            self._dormant.forget(sid)
+            if story.count <= 0:
+                emptied.add(sid)
+                del state.stories[sid]
+            else:
+                if remaining is not None and sid in remaining:
+                    story.first_seen, story.last_seen = remaining[sid]
+                story.refresh()
+        self._hold = {sid for sid in current.values() if sid in state.stories}
+        first_new, clock = state.next_id, state.clock
+        start = min((f.time for f in ordered if f.time is not None), default=None)
+        self._rewind(start if start is not None else clock)  # replay from the first article's time
+        placed: dict[str, int] = {}
+        for at in range(0, len(ordered), self.chunk):
+            placed |= self._place(ordered[at:at + self.chunk])
+        if clock is not None:
+            self._rewind(max(clock, state.clock))
+        # stable ids: a new group takes the emptied id most of its articles had
+        members: dict[int, list[str]] = {}
+        for aid, sid in placed.items():
+            if sid >= first_new:
+                members.setdefault(sid, []).append(aid)
+        renumber: dict[int, int] = {}
+        for sid, aids in sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            votes = Counter(current[a] for a in aids if current.get(a) in emptied)
+            if votes:
+                old_id = min(votes, key=lambda k: (-votes[k], k))
+                emptied.discard(old_id)
+                renumber[sid] = old_id
+        for sid, old_id in renumber.items():
+            story = state.stories.pop(sid)
+            story.id = old_id
+            state.stories[old_id] = story
+            if sid in self._live.where:
+                self._live.drop(sid)
+                self._activate(story)
+            elif sid in self._dormant.current:
+                self._dormant.forget(sid)
+                self._sleep([story])
+        self._hold = set()
+        for aid, sid in placed.items():
+            placed[aid] = state.article_story[aid] = renumber.get(sid, sid)
+        return placed
 
 
 def _order(features: StoryFeatures) -> tuple[float, str]:

@@ -4,12 +4,14 @@ The articles go through the ingest stages (normalize, clean, split, embed, near-
 reach the clusterer in date order (undated ones in file order) in ingest batches of
 `ingest_batch`, as the store hands them over ("incremental"); the same stream one article at a
 time ("one-by-one") shows what small batches cost; then the same features are regrouped by
-`recluster`. Sentence vectors are cached under /tmp, keyed by text.
+`recluster`. Sentence vectors are cached (NEWSPRISM_STORIES_CACHE, default /work/cache/stories where
+that folder exists, else /tmp), keyed by text, for every pass including the store's.
 
-    python -m eval.stories --data FILE.jsonl [--store] [--json]
+    python -m eval.stories --data FILE.jsonl [FILE.jsonl ...] [--store] [--json]
 
-With --store the file also goes through the real `ingest` into a fresh store ("store" row: what a
-user of newsprism gets, the settling pass after the ingest run included).
+With --store each file also goes through the real `ingest` into a fresh store ("store" row: what a
+user of newsprism gets, the settling pass after the ingest run included). Several files print as
+one table, a row per file and pass.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from engine.pipeline import clean, embed, normalize, outlet_line_counts, split
 from engine.records import Article, RawItem
 from engine.stories import StoryClusterer, StoryParams, story_features
 
-CACHE = Path(os.environ.get("NEWSPRISM_STORIES_CACHE", "/tmp/newsprism-stories-cache"))
+CACHE = Path(os.environ.get("NEWSPRISM_STORIES_CACHE") or (
+    "/work/cache/stories" if Path("/work/cache").is_dir() else "/tmp/newsprism-stories-cache"))
 
 
 # ---- metrics (numpy only) ----
@@ -87,14 +90,34 @@ class VectorCache:
     def known(self, keys: list[str]) -> dict[str, np.ndarray]:
         return {k: self.vectors[k] for k in keys if k in self.vectors}
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], progress=None) -> np.ndarray:
+        """Vectors of the texts: cached ones looked up, the rest encoded and saved."""
         from engine.embed import get_embedder
 
-        vectors = get_embedder(self.model).encode(texts)
-        self.vectors.update(zip((sentence_key(t) for t in texts), vectors, strict=True))
-        CACHE.mkdir(parents=True, exist_ok=True)
-        keys = list(self.vectors)
-        np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
+        keys = [sentence_key(t) for t in texts]
+        missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items())
+        if missing:
+            encoded = get_embedder(self.model).encode([t for _, t in missing])
+            self.vectors.update(zip((k for k, _ in missing), encoded, strict=True))
+            CACHE.mkdir(parents=True, exist_ok=True)
+            every = list(self.vectors)
+            np.savez(self.path, keys=np.array(every), vectors=np.stack([self.vectors[k] for k in every]))
+        dim = next(iter(self.vectors.values())).shape[0] if self.vectors else 384
+        return np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
+
+
+class CachedEmbedder:
+    """The store's embedder with the eval cache in front, so the store path re-encodes nothing known."""
+
+    def __init__(self, model: str) -> None:
+        self.cache = VectorCache(model)
+        self.name = model
+        self.dim = 384 if not self.cache.vectors else next(iter(self.cache.vectors.values())).shape[0]
+
+    def encode(self, texts, progress=None) -> np.ndarray:
+        vectors = self.cache.encode(list(texts))
+        if progress:
+            progress(len(texts))
         return vectors
 
 
@@ -172,7 +195,9 @@ def evaluate_store(path: str, gold: dict[str, str]) -> dict:
     order = sorted(range(len(rows)), key=lambda i: (rows[i].get("date") or rows[i].get("published") or "", i))
     folder = Path(tempfile.mkdtemp(prefix="eval-stories-"))
     try:
-        newsroom = Newsroom(load_settings({"store": str(folder / "store")}))
+        settings = load_settings({"store": str(folder / "store")})
+        newsroom = Newsroom(settings)
+        newsroom.embedder = CachedEmbedder(settings.model)
         items = [RawItem({k: v for k, v in rows[i].items() if k != "cluster"}, f"{path}:{i + 1}") for i in order]
         start = time.perf_counter()
         newsroom.ingest(iter(items))
@@ -184,31 +209,38 @@ def evaluate_store(path: str, gold: dict[str, str]) -> dict:
     return scores([gold[i] for i in ids], [stored[i] for i in ids]) | {"seconds": round(seconds, 1)}
 
 
-def table(result: dict) -> str:
+def table(results: list[dict]) -> str:
+    """One table for every file: a row per file and pass."""
     cols = ["bcubed_p", "bcubed_r", "bcubed_f1", "pair_f1", "ari", "nmi", "clusters", "gold_clusters", "seconds"]
-    lines = [f"{result['data']}: {result['articles']} articles ({result['copies']} near-copies)",
-             f"{'pass':<12}" + "".join(f"{c:>14}" for c in cols)]
-    for name in ("incremental", "one-by-one", "recluster", "store"):
-        if name not in result:
-            continue
-        row = result[name]
-        lines.append(f"{name:<12}" + "".join(
-            f"{row[c]:>14}" if isinstance(row[c], int) else f"{row[c]:>14.3f}" for c in cols))
+    lines = [f"{'file':<28}{'articles':>9}{'pass':>13}" + "".join(f"{c:>14}" for c in cols)]
+    for result in results:
+        name = Path(result["data"]).stem.removesuffix("_story_clusters")[:27]
+        for run in ("incremental", "one-by-one", "recluster", "store"):
+            if run not in result:
+                continue
+            row = result[run]
+            lines.append(f"{name:<28}{result['articles']:>9}{run:>13}" + "".join(
+                f"{row[c]:>14}" if isinstance(row[c], int) else f"{row[c]:>14.3f}" for c in cols))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, help="JSONL with id, title, text, date, source, cluster")
+    parser.add_argument("--data", required=True, nargs="+",
+                        help="JSONL files with id, title, text, date, source, cluster")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
     parser.add_argument("--store", action="store_true",
                         help="also ingest into a real store (the product path; seconds include embedding)")
     args = parser.parse_args(argv)
-    result = evaluate(args.data)
-    if args.store:
-        _, gold = ingest(args.data)
-        result["store"] = evaluate_store(args.data, gold)
-    print(json.dumps(result, indent=2) if args.json else table(result))
+    results = []
+    for path in args.data:
+        result = evaluate(path)
+        if args.store:
+            _, gold = ingest(path)
+            result["store"] = evaluate_store(path, gold)
+        results.append(result)
+        print(f"done {path}", file=sys.stderr, flush=True)
+    print(json.dumps(results, indent=2) if args.json else table(results))
     return 0
 
 

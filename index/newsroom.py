@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any
@@ -23,10 +23,10 @@ from engine.diff import diff_versions
 from engine.embed import Embedder, get_embedder
 from engine.limits import MAX_NEIGHBOURS, MAX_SEARCH_DEPTH, MAX_SENTENCES_PER_REQUEST, OverLimit
 from engine.records import Article, RawItem, Rejection, Sentence
-from engine.stories import Story, StoryClusterer, StoryParams, TermStats, story_features
+from engine.stories import Story, StoryParams, TermStats, story_features
 from index.ingest import Ingestor, IngestReport
 from index.store import Filters, Store, from_blob
-from index.stories import StoryKeeper, iso, stories_version
+from index.stories import StoryKeeper, iso
 from index.vectors import VectorCache
 
 EXACT_FILTERED_MAX = 50_000  # a filter this selective is searched exactly over its own vectors
@@ -67,9 +67,10 @@ class Newsroom:
         """Regroup the live window once an ingest run is in, with stable ids.
 
         Arrival order makes online grouping greedy (an early article can seed a story that later
-        ones would have split or joined differently); one batch pass over the stories still live,
-        at most `story_settle_max` of the newest articles, corrects that at a cost that does not
-        grow with the archive.
+        ones would have split or joined differently); the live window's articles, at most
+        `story_settle_max` of the newest, leave their stories and are placed again as one batch by
+        the rule ingest follows (live and dormant stories as candidates), which corrects that at a
+        cost that does not grow with the archive.
         """
         clock = self.store.meta("story_clock")
         since = iso(float(clock) - self.settings.story_window_days) if clock else None
@@ -82,56 +83,31 @@ class Newsroom:
         return self._recluster(where, [since] if since else [])
 
     def recluster(self, since: str | None = None) -> dict:
-        """Regroup stored articles (all, or published since a date) in one batch pass.
+        """Regroup stored articles (all, or published since a date) in one batch pass, by the rule
+        ingest follows, against the stories of every other article.
 
-        Story ids stay stable: each new group keeps the id of the old story holding most of its
-        articles; only groups with no such story get new ids. Emptied stories are removed. Articles
-        of stories an editor curated (merged, split, moved into, renamed) keep their story.
+        Story ids stay stable: a story that keeps other articles keeps its id, and a new group takes
+        the id of the emptied story holding most of its articles; only groups with no such story get
+        new ids. Emptied stories are removed. Articles of stories an editor curated (merged, split,
+        moved into, renamed) keep their story; new articles may still join a curated story.
         """
         return self._recluster(*(("a.published >= ?", [since]) if since else ("1", [])))
 
     def _recluster(self, where: str, args: list) -> dict:
+        """Take the chosen articles out of their stories and place them again as one batch, by the
+        rule ingest follows (engine.stories: live and dormant stories, the bar rising with the gap)."""
         where += " AND (a.story_id IS NULL OR a.story_id NOT IN (SELECT story_id FROM stories WHERE curated = 1))"
-        seen = self.store.meta("stories_version")
-        old, grouping, clusterer = self._regroup(where, args)
-        with self.store.transaction() as conn:
-            if stories_version(conn) != int(seen or 0):
-                # another writer changed stories while we grouped: group again on the truth, under the lock
-                old, grouping, clusterer = self._regroup(where, args)
-            members: dict[int, list[str]] = {}
-            for article_id, group in grouping.items():
-                members.setdefault(group, []).append(article_id)
-            next_id = int(conn.execute("SELECT coalesce(max(story_id), 0) FROM stories").fetchone()[0]) + 1
-            taken: set[int] = set()
-            renumber: dict[int, int] = {}
-            for group, ids in sorted(members.items(), key=lambda kv: -len(kv[1])):
-                votes = Counter(old[i] for i in ids if old[i] is not None and old[i] not in taken)
-                if votes:
-                    renumber[group] = votes.most_common(1)[0][0]
-                else:
-                    renumber[group], next_id = next_id, next_id + 1
-                taken.add(renumber[group])
-            aid_of = {r[0]: r[1] for r in conn.execute(f"SELECT ext_id, aid FROM articles a WHERE {where}", args)}
-            conn.executemany("UPDATE articles SET story_id = ? WHERE aid = ?",
-                             [(renumber[g], aid_of[i]) for i, g in grouping.items()])
-            for group, story in clusterer.state.stories.items():
-                story.id = renumber[group]
-                StoryKeeper.save_story(conn, story)
-            conn.execute("UPDATE stories SET n_articles = (SELECT count(*) FROM articles a "
-                         "WHERE a.story_id = stories.story_id)")
-            removed = conn.execute("DELETE FROM stories WHERE n_articles = 0").rowcount
+        with self.store.transaction() as conn:  # read under the write lock: another writer cannot interleave
+            rows = conn.execute(f"SELECT a.aid, a.story_id FROM articles a WHERE {where}", args).fetchall()
+            articles = self.load_articles([r["aid"] for r in rows])
+            old = {a.id: a.story_id for a in articles}
+            grouping = StoryKeeper(StoryParams.from_settings(self.settings)).regroup(conn, articles)
+            before = {sid for sid in old.values() if sid is not None}
+            left = {r[0] for r in conn.execute("SELECT story_id FROM stories")}
             self.store.bump_generation(conn)
-        changed = sum(1 for i, g in grouping.items() if old.get(i) != renumber[g])
-        return {"articles": len(grouping), "stories": len(members), "moved": changed, "removed": removed}
-
-    def _regroup(self, where: str, args: list) -> tuple[dict[str, int | None], dict[str, int], StoryClusterer]:
-        """The articles' current stories and their batch regrouping: (old story by id, group by id, clusterer)."""
-        rows = self.store.conn.execute(f"SELECT a.aid, a.story_id FROM articles a WHERE {where}", args).fetchall()
-        articles = self.load_articles([r["aid"] for r in rows])
-        old = {a.id: a.story_id for a in articles}
-        features = [story_features(a) for a in articles if any(s.vector is not None for s in a.sentences)]
-        clusterer = StoryClusterer(StoryParams.from_settings(self.settings))
-        return old, clusterer.recluster(features), clusterer
+        changed = sum(1 for i, g in grouping.items() if old.get(i) != g)
+        return {"articles": len(grouping), "stories": len(set(grouping.values())), "moved": changed,
+                "removed": len(before - left)}
 
     def reindex(self) -> dict:
         """Rebuild every FAISS index from SQLite."""
