@@ -45,6 +45,13 @@ class Settings:
         "help": "after each ingest run, regroup the stories still live in one batch pass (stable ids)"})
     story_settle_max: int = field(default=5000, metadata={
         "help": "at most this many of the newest articles are regrouped after an ingest run"})
+    engine: str = field(default="local", metadata={
+        "help": "ingest engine: local (this process) or ray (Ray Data on a cluster; needs newsprism[ray])"})
+    ray_address: str = field(default="", metadata={"help": "Ray cluster to join (empty: start a local one)"})
+    ray_workers: int = field(default=0, metadata={
+        "help": "embedding actors on Ray, one model each (0: one per GPU, else one per CPU)"})
+    ivfpq_min: int = field(default=5_000_000, metadata={
+        "help": "vector count above which FAISS uses the compressed IVF-PQ layout (about 450 bytes a vector)"})
     summary_words: int = field(default=120, metadata={"help": "default summary length in words"})
     api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)"})
     max_batch: int = field(default=500, metadata={"help": "most articles in one HTTP batch"})

@@ -35,7 +35,8 @@ class Newsroom:
         self.settings = settings
         self.store = Store(settings.store, create=create)
         self.cache = VectorCache(self.store, {"exact_max": settings.exact_max,
-                                              "hnsw_ef_search": settings.hnsw_ef_search})
+                                              "hnsw_ef_search": settings.hnsw_ef_search,
+                                              "ivfpq_min": settings.ivfpq_min})
 
     @cached_property
     def embedder(self) -> Embedder:
