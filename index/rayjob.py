@@ -142,7 +142,7 @@ class EmbedStage:
             part: Part = pickle.loads(blob)
             if part.articles:
                 # no store on a worker: every text is encoded; the writer keeps a stored vector when it has one
-                pipeline.embed([a for _, a in part.articles], self.embedder.encode, lambda keys: {})
+                _, part.encoded = pipeline.embed([a for _, a in part.articles], self.embedder.encode, lambda keys: {})
             out.append(pickle.dumps(part))
         return {"part": out}
 
@@ -172,6 +172,7 @@ class Part:
     articles: list[tuple[int, Article]] = field(default_factory=list)
     rejections: list[tuple[int, Rejection]] = field(default_factory=list)
     dropped: list[int] = field(default_factory=list)
+    encoded: int = 0  # texts the model encoded for this part
 
     @property
     def shard_name(self) -> str:
@@ -347,6 +348,7 @@ def _land(newsroom, parts: Iterable[Part], plan: Plan, report: IngestReport,
     def complete() -> Iterator[tuple[int, list[Article], list[Rejection], int]]:
         yield from regroup.ready()  # inputs rejected before reading may fill the first batches
         for part in parts:
+            report.embedded += part.encoded
             regroup.add(part)
             yield from regroup.ready()
 
