@@ -104,7 +104,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--sizes", default="1000000,2000000")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--anchors", type=int, default=10_000)
+    parser.add_argument("--anchors", type=int, default=2_000)
     parser.add_argument("--nprobe", default="16,32,64,128")
     parser.add_argument("--chunk", type=int, default=250_000)
     parser.add_argument("--shards", type=int, default=2)

@@ -103,11 +103,13 @@ def prepare_stage(batch: dict, settings: Settings, plan: Plan) -> dict:
         by_batch: dict[int, list[tuple[int, Article]]] = defaultdict(list)
         for offset, item in enumerate(pickle.loads(blob)):
             seq = first + offset
-            result = item if isinstance(item, Rejection) else None
-            if result is None and seq in plan.drop:
+            if isinstance(item, Rejection):
+                part.rejections.append((seq, item))
+                continue
+            if seq in plan.drop:
                 part.dropped.append(seq)
                 continue
-            result = result or _normalize_one(item, settings)
+            result = _normalize_one(item, settings)
             if isinstance(result, Rejection):
                 part.rejections.append((seq, result))
             else:
