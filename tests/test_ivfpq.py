@@ -57,6 +57,9 @@ def test_ivfpq_recall_round_trip_deletes_and_shards(vectors, tmp_path):
     parallel = build_parallel(data.shape[1], ids, data, shards=3, params=PARAMS)
     assert parallel.count() == N and sorted(parallel.ids()) == sorted(ids)
     assert np.array_equal(parallel.search(queries, K)[1], index.search(queries, K)[1])  # same codes, any shards
+    more = ids.max() + 1 + np.arange(10)
+    loaded.build_shards(more, data[:10], shards=2)  # shards of an index loaded from disk, not empty
+    assert loaded.count() == N + 10 and set(more[:1]) <= set(loaded.search(data[:1], K)[1][0])
 
 
 def test_the_factory_picks_ivfpq_above_its_size_setting():

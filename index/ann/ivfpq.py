@@ -91,6 +91,7 @@ class IVFPQANN(HNSWANN):
         self.params["ivfpq_nlist"] = nlist
         self._restore(faiss.IndexIDMap2(self._layout(nlist)), np.empty(0, dtype=np.int64))
         self._index.train(sample[: training_size(nlist, len(sample))])
+        self._template = faiss.clone_index(self._index.index)  # trained and empty: the seed of every shard
 
     def _add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if not self._index.is_trained:
@@ -105,9 +106,13 @@ class IVFPQANN(HNSWANN):
         """A trained index without vectors: the starting point of one shard of a parallel build."""
         if not self._index.is_trained:
             raise RuntimeError("train the index before copying it")
+        template = getattr(self, "_template", None)
+        if template is None:  # trained in an earlier process: clone once, without the vectors
+            template = faiss.clone_index(self._index.index)
+            template.reset()
+            self._template = template
         copy = IVFPQANN(self.dim, self.params)
-        copy._restore(faiss.IndexIDMap2(faiss.clone_index(self._index.index)), np.empty(0, dtype=np.int64))
-        copy._index.index.reset()
+        copy._restore(faiss.IndexIDMap2(faiss.clone_index(template)), np.empty(0, dtype=np.int64))
         return copy
 
     def build_shards(self, ids: np.ndarray, vectors: np.ndarray, shards: int) -> None:
