@@ -305,8 +305,10 @@ def _files_dataset(sources: list[Path | Rejection]):
     import ray
 
     rows = [{"source": i, "path": str(s)} for i, s in enumerate(sources) if not isinstance(s, Rejection)]
-    return ray.data.from_items(rows, override_num_blocks=max(1, len(rows))).flat_map(
+    chunks = ray.data.from_items(rows, override_num_blocks=max(1, len(rows))).flat_map(
         read_chunks, fn_kwargs={"chunk": CHUNK}, num_cpus=LIGHT_CPUS)
+    # one chunk a block: an actor takes a block per call, so a file's chunks must not travel as one block
+    return chunks.repartition(target_num_rows_per_block=1)
 
 
 def _plan(sources: list[Path | Rejection], ingestor: Ingestor) -> Plan:
