@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 $(TSTAMP): $(STAMP)
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,ray]'
 	touch $@
 
 browser:

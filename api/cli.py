@@ -75,11 +75,22 @@ def cli() -> None:
     """
 
 
+def ray_options(func: Callable) -> Callable:
+    func = click.option("--workers", type=click.IntRange(min=0), default=None,
+                        help="Ray embedding actors, one model each (default: setting ray_workers; 0 = auto)")(func)
+    return click.option("--address", metavar="ADDR", default=None,
+                        help="Ray cluster to join (default: setting ray_address, else a local cluster)")(func)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @db_option
+@click.option("--engine", type=click.Choice(["local", "ray"]), default=None,
+              help="where the stages run (default: setting engine, local); ray needs newsprism[ray]")
+@ray_options
 @json_option
-def ingest(paths: tuple[str, ...], db: str | None, as_json: bool) -> None:
+def ingest(paths: tuple[str, ...], db: str | None, engine: str | None, address: str | None, workers: int | None,
+           as_json: bool) -> None:
     """Ingest articles from files, folders or - (stdin).
 
     \b
@@ -93,14 +104,20 @@ def ingest(paths: tuple[str, ...], db: str | None, as_json: bool) -> None:
       newsprism ingest articles.jsonl --db ./store
       newsprism ingest feeds/ pages/*.html
       cat export.jsonl | newsprism ingest - --json
+      newsprism ingest archive/ --engine ray --workers 4 --address ray://head:10001
     """
     from engine.parse import read_paths
 
-    newsroom = open_newsroom(db, create=True)
+    newsroom = open_newsroom(db, create=True, engine=engine, ray_address=address, ray_workers=workers)
     started = time.perf_counter()
     update, close = progress_counter("ingest")
     try:
-        report = newsroom.ingest(read_paths(paths), progress=update)
+        if newsroom.settings.engine not in ("local", "ray"):
+            raise click.ClickException(f"engine must be local or ray, not {newsroom.settings.engine!r}")
+        if newsroom.settings.engine == "ray":
+            report = ray_job().ingest(newsroom, paths, newsroom.settings.ray_workers, progress=update)
+        else:
+            report = newsroom.ingest(read_paths(paths), progress=update)
     finally:
         close()
     elapsed = time.perf_counter() - started
@@ -715,6 +732,57 @@ def prune(before: str, yes: bool, db: str | None, as_json: bool) -> None:
     else:
         click.echo(f"removed {result['articles']} articles, {result['vectors']} vectors, {result['stories']} "
                    f"stories; {result['bytes_before'] / 1e6:.1f} MB -> {result['bytes_after'] / 1e6:.1f} MB")
+
+
+def ray_job():
+    """The Ray job module, or a clear error when the optional extra is not installed."""
+    try:
+        import ray  # noqa: F401
+    except ImportError as exc:
+        raise click.ClickException("the ray engine needs Ray: pip install 'newsprism[ray]'") from exc
+    from index import rayjob
+
+    return rayjob
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--out", required=True, metavar="DIR", help="folder for the Parquet shards (reuse it to resume)")
+@db_option
+@ray_options
+@json_option
+def backfill(paths: tuple[str, ...], out: str, db: str | None, address: str | None, workers: int | None,
+             as_json: bool) -> None:
+    """Embed an archive on Ray into Parquet shards, then load them into the store in bulk.
+
+    Resumable: a shard on disk is a chunk done, so running the same command again finishes
+    what a crash or a kill left; loading goes on from the last batch committed.
+
+    \b
+    Examples:
+      newsprism backfill archive/ --out /data/backfill --db ./store --workers 8
+      newsprism backfill archive/ --out /data/backfill --address ray://head:10001
+    """
+    from pathlib import Path
+
+    newsroom = open_newsroom(db, create=True, ray_address=address, ray_workers=workers)
+    started = time.perf_counter()
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if not as_json:
+            click.echo(f"{phase}: {done}/{total} {'shards' if phase == 'embed' else 'batches'} "
+                       f"({time.perf_counter() - started:.0f} s)", err=True)
+
+    result = ray_job().backfill(newsroom, paths, Path(out), newsroom.settings.ray_workers, progress=progress)
+    result["seconds"] = round(time.perf_counter() - started, 2)
+    if as_json:
+        emit_json(result)
+    else:
+        shards, load = result["shards"], result["load"]
+        click.echo(f"shards: {shards['written']} written, {shards['skipped']} already done of {shards['shards']}; "
+                   f"loaded {load['new']} new, {load['duplicate']} duplicate, {load['near_copy']} near-copy, "
+                   f"{load['updated']} updated, {load['rejected']} rejected ({load['sentences']} sentences) "
+                   f"in {result['seconds']:.1f} s")
 
 
 @cli.command()

@@ -56,6 +56,13 @@ class Settings:
     max_heavy_reads: int = field(default=4, metadata={
         "help": "open reads that analyse or embed (compare, summarize, story analyses, search) served at once; "
                 "more answer 503 with Retry-After"})
+    engine: str = field(default="local", metadata={
+        "help": "ingest engine: local (this process) or ray (Ray Data on a cluster; needs newsprism[ray])"})
+    ray_address: str = field(default="", metadata={"help": "Ray cluster to join (empty: start a local one)"})
+    ray_workers: int = field(default=0, metadata={
+        "help": "embedding actors on Ray, one model each (0: one per GPU, else one per CPU)"})
+    ivfpq_min: int = field(default=5_000_000, metadata={
+        "help": "vector count above which FAISS uses the compressed IVF-PQ layout (about 450 bytes a vector)"})
     summary_words: int = field(default=120, metadata={"help": "default summary length in words"})
     api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)",
                                                "secret": True})

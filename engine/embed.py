@@ -29,7 +29,7 @@ def model_location(name: str) -> str:
 class Embedder:
     """Loads the model once and encodes batches; `name` is what the store records."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64) -> None:
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64, device: str = "cpu") -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -40,7 +40,7 @@ class Embedder:
         self.name = DEFAULT_MODEL if name in PACKAGED_MODELS else name
         self.batch_size = batch_size
         try:
-            self.model = SentenceTransformer(model_location(name), device="cpu")
+            self.model = SentenceTransformer(model_location(name), device=device)
         except OSError as exc:
             raise RuntimeError(
                 f"cannot load embedding model {name!r} offline: {exc}. Name a local folder or the packaged "

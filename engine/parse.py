@@ -31,23 +31,34 @@ Item = RawItem | Rejection
 
 def read_paths(paths: Iterable[str]) -> Iterator[Item]:
     """Every article in the given files, folders (recursively) and `-` (stdin)."""
+    for source in expand_paths(paths):
+        if isinstance(source, Rejection):
+            yield source
+        elif source == "-":
+            yield from read_bytes(sys.stdin.buffer.read(), "<stdin>", None)
+        else:
+            yield from read_file(source)
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[Path | str | Rejection]:
+    """The sources behind the given paths, in reading order: files (folders recursively), `-`, or why not.
+
+    Split from reading so a distributed reader can hand one file to each worker in the same order.
+    """
     for raw in paths:
         if raw == "-":
-            yield from read_bytes(sys.stdin.buffer.read(), "<stdin>", None)
+            yield raw
             continue
         path = Path(raw)
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
             if not files:
                 yield Rejection(str(path), "folder holds no files")
-            for file in files:
-                if file.suffix.lower() in KNOWN_EXT:
-                    yield from read_file(file)
-            continue
-        if not path.exists():
+            yield from (file for file in files if file.suffix.lower() in KNOWN_EXT)
+        elif not path.exists():
             yield Rejection(str(path), "no such file or folder")
-            continue
-        yield from read_file(path)
+        else:
+            yield path
 
 
 def read_file(path: Path) -> Iterator[Item]:

@@ -39,7 +39,8 @@ class Newsroom:
         self.settings = settings
         self.store = Store(settings.store, create=create)
         self.cache = VectorCache(self.store, {"exact_max": settings.exact_max,
-                                              "hnsw_ef_search": settings.hnsw_ef_search})
+                                              "hnsw_ef_search": settings.hnsw_ef_search,
+                                              "ivfpq_min": settings.ivfpq_min})
         self._analyses: OrderedDict[tuple, Any] = OrderedDict()
         self._analyses_generation = -1
         self._analyses_lock = threading.Lock()

@@ -8,6 +8,9 @@ Params (all optional):
     hnsw_ef_construction  HNSW build beam width (default 64).
     hnsw_ef_search        HNSW query beam width, the recall/latency knob (default 128: recall@10 0.984 at
                           1M clustered sentence vectors with p50 under 1 ms; 64 gives only 0.961).
+    ivfpq_min             above this many vectors ``ivfpq`` replaces ``hnsw`` (default 5_000_000): ~450 bytes a
+                          vector instead of ~1.8 KB, trained on a sample (index/ann/ivfpq.py, eval/bench_ivfpq.py).
+    ivfpq_nlist, ivfpq_m, ivfpq_nprobe, ivfpq_k_factor   IVF-PQ shape and search depth (see ivfpq.py).
 
 faiss' global OpenMP thread count is left to the caller (it defaults to the core count, which helps builds
 and batch searches); only single-query searches drop to one thread, in the calling thread, for the call.
@@ -21,18 +24,23 @@ from typing import Any
 from index.ann.base import ANN
 from index.ann.flat import FlatANN
 from index.ann.hnsw import HNSWANN
+from index.ann.ivfpq import IVFPQANN
 
-__all__ = ["ANN", "FlatANN", "HNSWANN", "create", "load"]
+__all__ = ["ANN", "FlatANN", "HNSWANN", "IVFPQANN", "create", "load"]
 
 DEFAULT_EXACT_MAX = 100_000
-PARAMS = {"exact_max", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search"}
+DEFAULT_IVFPQ_MIN = 5_000_000
+PARAMS = {"exact_max", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search",
+          "ivfpq_min", "ivfpq_nlist", "ivfpq_m", "ivfpq_nprobe", "ivfpq_k_factor"}
 
 
 def create(dim: int, count: int, params: dict[str, Any] | None = None) -> ANN:
-    """An empty index suited to ``count`` vectors: exact ``flat`` up to ``exact_max``, else ``hnsw``."""
+    """An empty index suited to ``count`` vectors: exact ``flat`` up to ``exact_max``, ``hnsw`` up to
+    ``ivfpq_min``, compressed ``ivfpq`` above."""
     params = _checked(params)
-    backend = FlatANN if count <= int(params.get("exact_max", DEFAULT_EXACT_MAX)) else HNSWANN
-    return backend(dim, params)
+    if count <= int(params.get("exact_max", DEFAULT_EXACT_MAX)):
+        return FlatANN(dim, params)
+    return (HNSWANN if count <= int(params.get("ivfpq_min", DEFAULT_IVFPQ_MIN)) else IVFPQANN)(dim, params)
 
 
 def load(path: Path | str, params: dict[str, Any] | None = None) -> ANN:

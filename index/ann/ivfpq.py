@@ -1,0 +1,164 @@
+"""Compressed search past RAM: an inverted file (IVF) over product-quantised codes (PQ), re-ranked by SQ8 codes.
+
+Why: flat and HNSW keep every float (1,536 bytes a 384-d vector, HNSW ~1.8 KB with its graph), so 100M
+sentences need ~180 GB. Here a vector costs its PQ code (``ivfpq_m`` bytes, default 48), an 8-bit scalar
+code used to re-rank the PQ shortlist (``dim`` bytes) and its id (8 bytes): ~440 bytes at 384-d, about a
+quarter of flat, measured in eval/bench_ivfpq.py with recall@10 against exact search.
+
+The layout is trained once on a sample (k-means for the IVF lists, per-sub-vector codebooks for PQ); IVF
+cannot be retrained as data grows (FAISS #1789), so a rebuild from SQLite re-trains. Building parallelises
+through ``faiss.IndexShards``: copies of the trained, empty index take disjoint slices of the vectors at
+once (one thread each here; on Ray, one task each), then merge into one index, which is what is searched
+and saved. Deletes are tombstones on internal positions, as for HNSW (the re-ranker stores by position).
+
+Params: ``ivfpq_nlist`` (IVF lists; default ~sqrt(n), a power of two), ``ivfpq_m`` (PQ bytes per vector),
+``ivfpq_nprobe`` (lists scanned per query: the recall/latency knob), ``ivfpq_k_factor`` (PQ shortlist size
+as a multiple of k, re-ranked by the SQ8 codes).
+"""
+
+from __future__ import annotations
+
+import faiss
+import numpy as np
+
+from index.ann.hnsw import HNSWANN
+
+DEFAULT_M = 48
+DEFAULT_NPROBE = 64
+DEFAULT_K_FACTOR = 8
+TRAIN_PER_LIST = 64  # k-means wants ~40-256 points per centroid; 64 keeps training minutes at 5M
+MIN_TRAIN = 1024  # PQ codebooks need 256 points per sub-quantiser; below this use flat
+MAX_TRAIN = 262_144
+
+
+def lists_for(count: int) -> int:
+    """IVF lists for ``count`` vectors: ~sqrt(n) as a power of two, with enough training points per list.
+
+    sqrt(n) balances the two costs of a query (comparing to every centroid, scanning nprobe lists) and keeps
+    k-means training to minutes on two cores at 5M vectors (eval/bench_ivfpq.py).
+    """
+    nlist = 1 << max(0, int(round(np.log2(np.sqrt(max(count, 1))))))
+    return max(1, min(nlist, count // 39, 65_536))
+
+
+def training_size(nlist: int, available: int) -> int:
+    """Points to train on: TRAIN_PER_LIST per list, at least enough for the PQ codebooks, at most MAX_TRAIN."""
+    return min(available, MAX_TRAIN, max(nlist * TRAIN_PER_LIST, 65_536))
+
+
+class IVFPQANN(HNSWANN):
+    """``IndexIDMap2(IndexRefine(IndexIVFPQ, IndexScalarQuantizer SQ8))``, inner product, tombstone deletes.
+
+    Shares HNSW's position/tombstone bookkeeping (both layouts cannot remove in place); only the faiss
+    structure, training and search parameters differ.
+    """
+
+    layout = "ivfpq"
+
+    def _new_index(self) -> faiss.IndexIDMap2:
+        return faiss.IndexIDMap2(self._layout(int(self.params.get("ivfpq_nlist", 1))))
+
+    def _layout(self, nlist: int) -> faiss.Index:
+        m = int(self.params.get("ivfpq_m", DEFAULT_M))
+        if self.dim % m:
+            raise ValueError(f"ivfpq_m={m} must divide the dimension {self.dim}")
+        quantizer = faiss.IndexFlatIP(self.dim)
+        base = faiss.IndexIVFPQ(quantizer, self.dim, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
+        base.own_fields = True
+        quantizer.this.disown()
+        refine = faiss.IndexScalarQuantizer(self.dim, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexRefine(base, refine)
+        index.own_fields = True
+        base.this.disown()
+        refine.this.disown()
+        return index
+
+    def _refresh_params(self) -> None:
+        dead = np.flatnonzero(self._dead).astype(np.int64)
+        self._selector = faiss.IDSelectorNot(faiss.IDSelectorBatch(dead)) if len(dead) else None
+        self._ivf_params = faiss.SearchParametersIVF(nprobe=int(self.params.get("ivfpq_nprobe", DEFAULT_NPROBE)))
+        if self._selector is not None:
+            self._ivf_params.sel = self._selector
+        self._search_params = faiss.IndexRefineSearchParameters(
+            k_factor=float(self.params.get("ivfpq_k_factor", DEFAULT_K_FACTOR)), base_index_params=self._ivf_params)
+
+    def train(self, sample: np.ndarray, count: int | None = None) -> None:
+        """Train the empty index on ``sample`` (a random slice of the data), sized for ``count`` vectors."""
+        sample = np.ascontiguousarray(sample, dtype=np.float32)
+        if len(sample) < MIN_TRAIN:
+            raise ValueError(f"IVF-PQ needs at least {MIN_TRAIN} vectors to train, got {len(sample)}")
+        nlist = int(self.params.get("ivfpq_nlist") or lists_for(count or len(sample)))
+        self.params["ivfpq_nlist"] = nlist
+        self._restore(faiss.IndexIDMap2(self._layout(nlist)), np.empty(0, dtype=np.int64))
+        self._index.train(sample[: training_size(nlist, len(sample))])
+        self._template = faiss.clone_index(self._index.index)  # trained and empty: the seed of every shard
+
+    def _add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        if not self._index.is_trained:
+            if len(self._labels):
+                raise RuntimeError("an untrained IVF-PQ index cannot hold vectors")
+            rng = np.random.default_rng(0)
+            take = rng.permutation(len(vectors))[: min(len(vectors), MAX_TRAIN)]
+            self.train(vectors[np.sort(take)], count=len(vectors))
+        super()._add(ids, vectors)
+
+    def empty_copy(self) -> IVFPQANN:
+        """A trained index without vectors: the starting point of one shard of a parallel build."""
+        if not self._index.is_trained:
+            raise RuntimeError("train the index before copying it")
+        template = getattr(self, "_template", None)
+        if template is None:  # trained in an earlier process: clone once, without the vectors
+            template = faiss.clone_index(self._index.index)
+            template.reset()
+            self._template = template
+        copy = IVFPQANN(self.dim, self.params)
+        copy._restore(faiss.IndexIDMap2(faiss.clone_index(template)), np.empty(0, dtype=np.int64))
+        return copy
+
+    def build_shards(self, ids: np.ndarray, vectors: np.ndarray, shards: int) -> None:
+        """Add vectors through ``shards`` trained copies filled at once (``faiss.IndexShards``), then merge."""
+        ids, vectors = self._check(ids, vectors)
+        self.delete(ids)
+        parts = [self.empty_copy() for _ in range(max(1, shards))]
+        group = faiss.IndexShards(self.dim, True, True)  # threaded, successive ids: slice i goes to shard i
+        for part in parts:
+            group.add_shard(part._index.index)
+        group.add(vectors)
+        bounds = np.cumsum([0] + [p._index.index.ntotal for p in parts])
+        for part, lo, hi in zip(parts, bounds[:-1], bounds[1:], strict=True):
+            part._labels = ids[lo:hi].copy()
+            part._dead = np.zeros(hi - lo, dtype=bool)
+        self.merge(parts)
+
+    def merge(self, parts: list[IVFPQANN]) -> None:
+        """Append shards built from ``empty_copy()`` (in threads, processes or Ray tasks), in order."""
+        mine = faiss.downcast_index(self._index.index)
+        base, refine = faiss.downcast_index(mine.base_index), faiss.downcast_index(mine.refine_index)
+        for part in parts:
+            theirs = faiss.downcast_index(part._index.index)
+            offset = int(mine.ntotal)
+            base.merge_from(faiss.downcast_index(theirs.base_index), offset)  # positions continue after ours
+            refine.merge_from(faiss.downcast_index(theirs.refine_index))
+            mine.ntotal = base.ntotal
+            id_map = self._index.id_map
+            faiss.copy_array_to_vector(np.concatenate([faiss.vector_to_array(id_map), part._labels]), id_map)
+            self._index.ntotal = mine.ntotal
+            self._labels = np.concatenate([self._labels, part._labels])
+            self._dead = np.concatenate([self._dead, part._dead])
+            self._ndead += int(part._dead.sum())
+        self._index.construct_rev_map()
+        self._refresh_params()
+
+
+def build_parallel(dim: int, ids: np.ndarray, vectors: np.ndarray, shards: int,
+                   params: dict | None = None) -> IVFPQANN:
+    """Train on a sample, then fill ``shards`` copies in parallel and merge: the index for a large rebuild."""
+    index = IVFPQANN(dim, params)
+    rng = np.random.default_rng(0)
+    sample = vectors[np.sort(rng.permutation(len(vectors))[:MAX_TRAIN])]
+    index.train(sample, count=len(vectors))
+    index.build_shards(ids, vectors, shards)
+    return index
+
+
+__all__ = ["IVFPQANN", "build_parallel", "lists_for", "training_size"]
