@@ -1491,13 +1491,13 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
         score -= 0.15
         doubts.append("nothing counted")
     if _names_clash(x.near, y.near):
-        score -= 0.45
+        score -= 0.5
         doubts.append("other names")
     if x.whole != y.whole:
-        score -= 0.4
+        score -= 0.5
         doubts.append("part vs whole")
     if _other_years(a, b):
-        score -= 0.4
+        score -= 0.5
         doubts.append("other years")
     lo = min(x.hi, y.hi) if min(x.hi, y.hi) > 0 else 0.0
     hi = max(x.lo, y.lo)
