@@ -1487,19 +1487,27 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
         score += 0.1
     if shared & _MEASURES:
         score += 0.1  # both count the dead (or the injured, the missing...): the measures news disputes
-    if any(d.agrees(e) and (d.explicit or d.weekday is not None) for d in a.dates for e in b.dates):
+    days_a = [d for d in a.dates if d.explicit or d.weekday is not None]
+    days_b = [d for d in b.dates if d.explicit or d.weekday is not None]
+    if any(d.agrees(e) for d in days_a for e in days_b):
         score += 0.1  # the same day or date named on both sides: one moment
+    elif days_a and days_b:
+        score -= 0.3  # both name their day, and the days differ: two moments (Tuesday's rise, Wednesday's)
+        doubts.append("other days")
+    if x.unit == "age" and not x.near & y.near:
+        score -= 0.4  # an age belongs to one person: two ages are one fact only for the same name
+        doubts.append("whose age")
     if not x.head and not y.head and x.unit == "count":
         score -= 0.15
         doubts.append("nothing counted")
     if _names_clash(x.near, y.near):
-        score -= 0.45
+        score -= 0.5
         doubts.append("other names")
     if x.whole != y.whole:
-        score -= 0.4
+        score -= 0.5
         doubts.append("part vs whole")
     if _other_years(a, b):
-        score -= 0.4
+        score -= 0.5
         doubts.append("other years")
     lo = min(x.hi, y.hi) if min(x.hi, y.hi) > 0 else 0.0
     hi = max(x.lo, y.lo)

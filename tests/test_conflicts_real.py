@@ -103,7 +103,11 @@ def test_part_and_whole_are_not_one_toll():
 
 def test_background_year_is_not_the_story_figure():
     day = "1998-09-04T12:00:00Z"
-    assert _confidence("The crash of Flight 800 in 1996 killed 230 people off Long Island.",
+    shown = [d for d in _diffs("The crash of Flight 800 in 1996 killed 230 people off Long Island.",
+                               "The crash of the Swissair jet killed 229 people off Nova Scotia.", day, day)
+             if d.confidence >= CONFIDENCE_THRESHOLD]
+    assert shown == []  # 230 rounds 229 anyway; with other figures the year is what tells them apart:
+    assert _confidence("The crash of the EgyptAir jet in 1999 killed 217 people off Nantucket.",
                        "The crash of the Swissair jet killed 229 people off Nova Scotia.", day, day) \
         < CONFIDENCE_THRESHOLD
     # a year of the story itself is no background
