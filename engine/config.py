@@ -40,7 +40,7 @@ class Settings:
     exact_max: int = field(default=100_000, metadata={
         "help": "vector count up to which FAISS search is exact (flat); above it HNSW"})
     hnsw_ef_search: int = field(default=128, metadata={"help": "HNSW search depth (recall vs speed)"})
-    story_window_days: float = field(default=7.0, metadata={
+    story_window_days: float = field(default=30.0, metadata={
         "help": "a story without a new article for this many days goes dormant: it can still be resumed, "
                 "on evidence that must be the stronger the longer it was quiet"})
     story_threshold: float = field(default=0.5, metadata={

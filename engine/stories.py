@@ -44,7 +44,6 @@ LABEL_WORDS = 12  # a label made from a lead: a short phrase, cut at a clause br
 KEYWORDS = 8
 KEY_TERMS = 30  # distinctive terms of a story (or article) that go into its key vector
 HASH_DIM = 256  # the hashed-terms half of a key vector
-NAME_WEIGHT = 1.0  # a word written as a name counts this many times a plain word
 
 # Function words and news filler that say nothing about which event an article covers.
 STOPWORDS = frozenset({
@@ -82,15 +81,9 @@ def epoch_days(published: str | None) -> float | None:
     return moment.timestamp() / DAY
 
 
-def _terms(text: str) -> list[tuple[str, bool]]:
-    """Content words, lower-cased, each with whether it is written as a name (capitalised, not the
-    sentence's first word): names and places tell one event from another on the same topic."""
-    out = []
-    for i, raw in enumerate(_WORD.findall(text)):
-        word = raw.lower().replace("’", "'").removesuffix("'s").strip("'-")
-        if len(word) > 1 and word not in STOPWORDS:
-            out.append((word, i > 0 and raw[0].isupper()))
-    return out
+def _terms(text: str) -> list[str]:
+    words = (w.lower().replace("’", "'").removesuffix("'s").strip("'-") for w in _WORD.findall(text))
+    return [w for w in words if len(w) > 1 and w not in STOPWORDS]
 
 
 def _unit(weights: dict[str, float]) -> dict[str, float]:
@@ -127,8 +120,8 @@ def story_features(article: Article) -> StoryFeatures:
         weight = position_weight(sentence.position)
         if sentence.vector is not None:
             weighted.append(weight * np.asarray(sentence.vector, dtype=np.float32))
-        for term, is_name in _terms(sentence.text):
-            counts[term] += weight * (NAME_WEIGHT if is_name else 1.0)
+        for term in _terms(sentence.text):
+            counts[term] += weight
     if not weighted:
         raise ValueError(f"article {article.id!r} has no sentence vectors")
     vector = np.sum(weighted, axis=0)
@@ -186,11 +179,11 @@ class StoryParams:
     """The clusterer's knobs; the threshold and the window come from Settings."""
 
     threshold: float = 0.5  # a group joins a story at this share of the story's own cohesion
-    window_days: float = 7.0  # a story without a new article for this long is dormant
+    window_days: float = 30.0  # a story without a new article for this long is dormant
     prior_cohesion: float = 0.1  # cohesion assumed for a story too young to show its own
     candidates: int = 5  # nearest live stories (by embedding) each article is compared with in full
     dormant_candidates: int = 5  # nearest dormant stories (by key vector) each article is compared with
-    resume_rise: float = 0.1  # past the window, the bar rises by this share per window of silence
+    resume_rise: float = 0.05  # past the window, the bar rises by this share per window of silence
     key_term_weight: float = 0.5  # share of the distinctive terms (vs the centroid) in a story's key
     max_terms: int = 300  # terms kept per story, so comparing with a story costs the same at any size
 

@@ -89,11 +89,11 @@ def baseline_ms(features: list[StoryFeatures], repeats: int = 2000) -> float:
         stats.add(f.terms)
     best = math.inf
     for _ in range(3):
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time, as the clustering's cost is quoted
         for f in features[:repeats]:
             _ = centroids @ f.vector
             stats.weigh(f.terms)
-        best = min(best, (time.perf_counter() - start) / min(repeats, len(features)))
+        best = min(best, (time.process_time() - start) / min(repeats, len(features)))
     return 1000 * best
 
 
