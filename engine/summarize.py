@@ -377,8 +377,8 @@ class _Selector:
               truncate: bool, outlet_cap: float, groups: list[int] | None = None) -> list[tuple[_Candidate, int]]:
         """Whole sentences that fit the budget, then (with truncate) the best prefix for the words left.
 
-        The exact program runs over the `ilp_candidates` best candidates (they come best first) when
-        asked for, else (or when HiGHS finds nothing in time) the greedy search over all. Two
+        Under a word budget the exact program runs over the `ilp_candidates` best candidates (they come
+        best first) when asked for, else (or when HiGHS finds nothing in time) the greedy search over all. Two
         candidates as close as `redundancy`, or in one claim group (`groups[i]`, -1 for none), never
         both go in. Returns (candidate, words kept); a cut one is last.
         """
@@ -386,7 +386,7 @@ class _Selector:
         vectors = np.stack([c.vector for c in cands])
         groups = groups if groups is not None else [-1] * len(cands)
         chosen = None
-        if p.solver == "ilp" and min(words, max_sents) < math.inf:
+        if p.solver == "ilp" and words < math.inf:  # a sentence count alone: the greedy's density order
             pool = min(len(cands), p.ilp_candidates)
             chosen = self._exact(cands[:pool], objective.head(pool), vectors[:pool], words, max_sents,
                                  outlet_cap, groups[:pool])
