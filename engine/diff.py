@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from engine.limits import MAX_DIFF_SENTENCES
+from engine.limits import MAX_DIFF_SENTENCES, MAX_DIFF_TOKENS
 from engine.sentences import split_sentences
 
 PAIR_RATIO = 0.5
@@ -19,7 +19,9 @@ _NUMBER = re.compile(r"^\d")
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text)
+    """Words, numbers and marks of a sentence, at most MAX_DIFF_TOKENS: comparing two sequences of
+    repeated tokens costs the product of their lengths."""
+    return [m.group() for _, m in zip(range(MAX_DIFF_TOKENS), _TOKEN.finditer(text), strict=False)]
 
 
 def token_changes(before: str, after: str) -> list[dict]:
