@@ -324,8 +324,10 @@ def _embedded(sources: list[Path | Rejection], plan: Plan, settings: Settings, w
     prepared = rows.map_batches(prepare_stage, batch_size=1, num_cpus=LIGHT_CPUS,
                                 fn_kwargs={"settings": settings, "plan": plan})
     threads = 0 if gpus else max(1, cpus // workers)  # torch in a Ray actor would otherwise get one thread
-    # actors that booked every CPU would starve the read tasks that feed them: leave room for those
-    actor_cpus = LIGHT_CPUS if gpus else min(1.0, (cpus - 2 * LIGHT_CPUS) / workers)
+    # actors that booked every CPU would starve the tasks that feed them (read, regroup into one chunk a
+    # block, prepare: the regrouping asks a whole CPU): leave one CPU for those
+    spare = 1.0 if cpus >= 2 else cpus / 2
+    actor_cpus = LIGHT_CPUS if gpus else min(1.0, (cpus - spare) / workers)
     if actor_cpus <= 0:
         raise ValueError(f"{workers} workers do not fit on {cpus} CPUs")
     return prepared.map_batches(
