@@ -62,7 +62,7 @@ class Settings:
     ray_workers: int = field(default=0, metadata={
         "help": "embedding actors on Ray, one model each (0: one per GPU, else one per CPU)"})
     ivfpq_min: int = field(default=5_000_000, metadata={
-        "help": "vector count above which FAISS uses the compressed IVF-PQ layout (about 450 bytes a vector)"})
+        "help": "vector count above which FAISS uses the compressed IVF-PQ layout (about 830 bytes a vector)"})
     summary_words: int = field(default=120, metadata={"help": "default summary length in words"})
     api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)",
                                                "secret": True})

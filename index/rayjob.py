@@ -127,7 +127,7 @@ def prepare_stage(batch: dict, settings: Settings, plan: Plan) -> dict:
 class EmbedStage:
     """The embed stage as a Ray actor: one model per actor, loaded once, on a GPU when the actor holds one."""
 
-    def __init__(self, model: str, batch_size: int, threads: int) -> None:
+    def __init__(self, model: str, batch_size: int, threads: int, folder: str | None = None) -> None:
         import ray
         import torch
 
@@ -137,6 +137,7 @@ class EmbedStage:
             torch.set_num_threads(threads)
         device = "cuda" if ray.get_gpu_ids() else "cpu"
         self.embedder = Embedder(model, batch_size, device=device)
+        self.folder = folder  # backfill: each part becomes a Parquet shard here instead of travelling back
 
     def __call__(self, batch: dict) -> dict:
         out = []
@@ -145,21 +146,12 @@ class EmbedStage:
             if part.articles:
                 # no store on a worker: every text is encoded; the writer keeps a stored vector when it has one
                 _, part.encoded = pipeline.embed([a for _, a in part.articles], self.embedder.encode, lambda keys: {})
+            if self.folder:
+                write_shard(part, Path(self.folder) / part.shard_name)
+                part = Part(part.source, part.start, encoded=part.encoded,
+                            written=(len(part.articles), sum(len(a.sentences) for _, a in part.articles)))
             out.append(pickle.dumps(part))
         return {"part": out}
-
-
-def shard_stage(batch: dict, folder: str) -> dict:
-    """Backfill: write each embedded part as one Parquet shard, atomically; report what it held."""
-    names, articles, sentences = [], [], []
-    for blob in batch["part"]:
-        part: Part = pickle.loads(blob)
-        path = Path(folder) / part.shard_name
-        write_shard(part, path)
-        names.append(path.name)
-        articles.append(len(part.articles))
-        sentences.append(sum(len(a.sentences) for _, a in part.articles))
-    return {"shard": names, "articles": articles, "sentences": sentences}
 
 
 # ---- what travels: parts, the plan -------------------------------------------------------------------------
@@ -175,6 +167,7 @@ class Part:
     rejections: list[tuple[int, Rejection]] = field(default_factory=list)
     dropped: list[int] = field(default_factory=list)
     encoded: int = 0  # texts the model encoded for this part
+    written: tuple[int, int] | None = None  # backfill: (articles, sentences) of the shard written in its place
 
     @property
     def shard_name(self) -> str:
@@ -318,7 +311,7 @@ def _plan(sources: list[Path | Rejection], ingestor: Ingestor) -> Plan:
 
 
 def _embedded(sources: list[Path | Rejection], plan: Plan, settings: Settings, workers: int,
-              keep: Callable[[dict], bool] | None = None):
+              keep: Callable[[dict], bool] | None = None, folder: str | None = None):
     """Pass 2 as a lazy Ray dataset of pickled, embedded `Part`s."""
     import ray
 
@@ -331,13 +324,16 @@ def _embedded(sources: list[Path | Rejection], plan: Plan, settings: Settings, w
     prepared = rows.map_batches(prepare_stage, batch_size=1, num_cpus=LIGHT_CPUS,
                                 fn_kwargs={"settings": settings, "plan": plan})
     threads = 0 if gpus else max(1, cpus // workers)  # torch in a Ray actor would otherwise get one thread
-    # actors that booked every CPU would starve the read tasks that feed them: leave room for those
-    actor_cpus = LIGHT_CPUS if gpus else min(1.0, (cpus - 2 * LIGHT_CPUS) / workers)
+    # actors that booked every CPU would starve the tasks that feed them (read, regroup into one chunk a
+    # block, prepare: the regrouping asks a whole CPU): leave one CPU for those
+    spare = 1.0 if cpus >= 2 else cpus / 2
+    actor_cpus = LIGHT_CPUS if gpus else min(1.0, (cpus - spare) / workers)
     if actor_cpus <= 0:
         raise ValueError(f"{workers} workers do not fit on {cpus} CPUs")
     return prepared.map_batches(
         EmbedStage, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers),
-        fn_constructor_kwargs={"model": settings.model, "batch_size": settings.batch_size, "threads": threads},
+        fn_constructor_kwargs={"model": settings.model, "batch_size": settings.batch_size, "threads": threads,
+                               "folder": folder},
         num_gpus=(gpus / workers if gpus else 0), num_cpus=actor_cpus)
 
 
@@ -436,12 +432,11 @@ def backfill(newsroom, paths: Iterable[str], out: Path, workers: int = 0, addres
         def keep(row: dict) -> bool:
             return Part(int(row["source"]), int(row["start"])).shard_name in todo
 
-        results = _embedded(sources, plan, newsroom.settings, workers, keep=keep).map_batches(
-            shard_stage, batch_size=1, fn_kwargs={"folder": str(shards)})
-        for row in results.iter_rows():
+        for row in _embedded(sources, plan, newsroom.settings, workers, keep=keep, folder=str(shards)).iter_rows():
+            articles, sentences = pickle.loads(row["part"]).written
             written["written"] += 1
-            written["articles"] += int(row["articles"])
-            written["sentences"] += int(row["sentences"])
+            written["articles"] += articles
+            written["sentences"] += sentences
             if progress:
                 progress("embed", written["skipped"] + written["written"], len(expected))
     missing = expected - {p.name for p in shards.glob("part-*.parquet")}

@@ -8,9 +8,9 @@ Params (all optional):
     hnsw_ef_construction  HNSW build beam width (default 64).
     hnsw_ef_search        HNSW query beam width, the recall/latency knob (default 128: recall@10 0.984 at
                           1M clustered sentence vectors with p50 under 1 ms; 64 gives only 0.961).
-    ivfpq_min             above this many vectors ``ivfpq`` replaces ``hnsw`` (default 5_000_000): ~450 bytes a
+    ivfpq_min             above this many vectors ``ivfpq`` replaces ``hnsw`` (default 5_000_000): ~830 bytes a
                           vector instead of ~1.8 KB, trained on a sample (index/ann/ivfpq.py, eval/bench_ivfpq.py).
-    ivfpq_nlist, ivfpq_m, ivfpq_nprobe, ivfpq_k_factor   IVF-PQ shape and search depth (see ivfpq.py).
+    ivfpq_nlist, ivfpq_m, ivfpq_nprobe, ivfpq_k_factor, ivfpq_refine   IVF-PQ shape and depth (ivfpq.py).
 
 faiss' global OpenMP thread count is left to the caller (it defaults to the core count, which helps builds
 and batch searches); only single-query searches drop to one thread, in the calling thread, for the call.
@@ -31,7 +31,7 @@ __all__ = ["ANN", "FlatANN", "HNSWANN", "IVFPQANN", "create", "load"]
 DEFAULT_EXACT_MAX = 100_000
 DEFAULT_IVFPQ_MIN = 5_000_000
 PARAMS = {"exact_max", "hnsw_m", "hnsw_ef_construction", "hnsw_ef_search",
-          "ivfpq_min", "ivfpq_nlist", "ivfpq_m", "ivfpq_nprobe", "ivfpq_k_factor"}
+          "ivfpq_min", "ivfpq_nlist", "ivfpq_m", "ivfpq_nprobe", "ivfpq_k_factor", "ivfpq_refine"}
 
 
 def create(dim: int, count: int, params: dict[str, Any] | None = None) -> ANN:
