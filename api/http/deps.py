@@ -21,7 +21,7 @@ from engine.clean import DATE_FIELDS, DateRange, normalize_date
 from engine.config import Settings
 from engine.embed import Embedder
 from engine.limits import MAX_DATE_CHARS, MAX_LANG_CHARS, MAX_OUTLET_CHARS
-from engine.records import RawItem
+from engine.records import RawItem, Rejection
 from index.newsroom import Newsroom
 from index.store import Filters
 
