@@ -475,28 +475,15 @@ def recluster(since: str | None, db: str | None, as_json: bool) -> None:
 
 
 def story_or_input(db: str | None, story_id: int | None, inputs: tuple[str, ...]):
-    """The articles a command works on: a stored story, or files read without touching a store."""
-    if (story_id is None) == (not inputs):
-        raise click.UsageError("give a STORY_ID or --input FILE... (one of them)")
-    if inputs:
-        from engine.embed import get_embedder
-        from engine.parse import read_paths
-        from engine.pipeline import prepare
+    """The articles a command works on (api/service.py), with what the input files could not give shown."""
+    from api.service import story_or_files
 
-        settings = load_settings({"store": db})
-        embedder = get_embedder(settings.model, settings.batch_size)
-        articles, rejected = prepare(read_paths(inputs), embedder.encode, settings.max_article_chars,
-                                     settings.near_copy_jaccard, settings.canonical_outlet)
-        for r in rejected:
-            click.echo(f"rejected {r.origin}: {r.reason}", err=True)
-        if not articles:
-            raise click.ClickException("no article could be read from the input")
-        return articles, embedder, settings.model
-    newsroom = open_newsroom(db)
-    articles = newsroom.story_articles(story_id)
-    if not articles:
-        raise click.ClickException(f"no story {story_id}")
-    return articles, newsroom.embedder, newsroom.settings.model
+    found = story_or_files(load_settings({"store": db}), story_id, inputs, lambda: open_newsroom(db))
+    for r in found.rejected:
+        click.echo(f"rejected {r.origin}: {r.reason}", err=True)
+    if not found.articles:
+        raise click.ClickException("no article could be read from the input")
+    return found
 
 
 @cli.command()
@@ -518,15 +505,11 @@ def summarize(story_id: int | None, inputs: tuple[str, ...], words: int | None, 
       newsprism summarize --input a.jsonl b.html --sentences 5
       newsprism summarize 3 --query "what do outlets say about the casualties?" --json
     """
+    from api.service import summarize_inputs
     from engine.analysis import format_summary
-    from engine.analysis import summarize as summarize_articles
 
-    articles, embedder, model = story_or_input(db, story_id, inputs)
-    if words is None and n_sentences is None:
-        words = load_settings({"store": db}).summary_words
-    qvec = embedder.encode([query])[0] if query else None
-    result = summarize_articles(articles, model, words=words, sentences=n_sentences, query_vector=qvec,
-                                truncate=truncate)
+    found = story_or_input(db, story_id, inputs)
+    result = summarize_inputs(found, load_settings({"store": db}), words, n_sentences, query, truncate)
     if as_json:
         emit_json(result)
     else:
@@ -552,8 +535,8 @@ def compare(story_id: int | None, inputs: tuple[str, ...], limit: int | None, of
     from engine.analysis import language_split, paginate
     from engine.claims import align, format_table
 
-    articles, _, model = story_or_input(db, story_id, inputs)
-    usable, warnings = language_split(articles, model)
+    found = story_or_input(db, story_id, inputs)
+    usable, warnings = language_split(found.articles, found.model)
     alignment = align(usable)
     if as_json:
         emit_json(paginate({**alignment.to_dict(), "warnings": warnings}, "claims", limit, offset))
@@ -561,30 +544,6 @@ def compare(story_id: int | None, inputs: tuple[str, ...], limit: int | None, of
     click.echo(format_table(alignment))
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
-
-
-def write_story_reports(newsroom, folder: str, groups=None) -> dict:
-    """Every stored story's HTML report (story-ID.html) and index.html linking them, in `folder`.
-
-    Shared by `report --all` and the demo tour; returns the overview data with "index", the page's path.
-    """
-    from pathlib import Path
-
-    from engine import report as reports
-
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    listed = newsroom.stories()["stories"]
-    built = {}
-    for story in listed:
-        data = reports.story_report(newsroom.story_articles(story["id"]), newsroom.settings.model,
-                                    newsroom.embedder, groups, label=story["label"], story_id=story["id"])
-        (out / reports.story_filename(story["id"])).write_text(reports.to_html(data), encoding="utf-8")
-        built[story["id"]] = data
-    overview = reports.overview(listed, built, groups)
-    index = out / "index.html"
-    index.write_text(reports.to_index_html(overview), encoding="utf-8")
-    return {"index": str(index), **overview}
 
 
 @cli.command()
@@ -611,13 +570,15 @@ def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, htm
       newsprism report --input reports/*.jsonl --json | jq '.conflicts'
       newsprism report --all --html-dir reports/ --db ./store      # then open reports/index.html
     """
+    from api import render
+    from api.service import Service, report_of, write_story_reports
     from engine import report as reports
 
     groups = load_outlet_groups(groups_file)
     if all_stories:
         if story_id is not None or inputs or not html_dir:
             raise click.UsageError("--all takes --html-dir DIR (and no STORY_ID or --input)")
-        written = write_story_reports(open_newsroom(db), html_dir, groups)
+        written = write_story_reports(Service(open_newsroom(db)), html_dir, groups)
         if as_json:
             emit_json(written)
         else:
@@ -627,13 +588,8 @@ def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, htm
         raise click.UsageError("--html-dir goes with --all; for one story use --html OUT.html")
     if not (html_out or md_out or as_json):
         raise click.UsageError("say where the report goes: --html OUT.html, --md OUT.md or --json")
-    articles, embedder, model = story_or_input(db, story_id, inputs)
-    label = None
-    if story_id is not None:
-        found = open_newsroom(db).story(story_id)
-        label = found["label"] if found else None
-    data = reports.story_report(articles, model, embedder, groups, label=label, story_id=story_id)
-    for path, text in ((html_out, reports.to_html), (md_out, reports.to_markdown)):
+    data = report_of(story_or_input(db, story_id, inputs), groups)
+    for path, text in ((html_out, render.report_html), (md_out, reports.to_markdown)):
         if path:
             with open(path, "w", encoding="utf-8") as out:
                 out.write(text(data))

@@ -478,6 +478,14 @@ class Newsroom:
             "new_claims": new_claims, "changed_facts": changed_facts, "corrected_articles": corrected,
         }
 
+    def story_fingerprint(self, story_id: int) -> tuple:
+        """What a story's analyses depend on: its label and its articles' versions (curation moves articles
+        without a new store generation, so this, not the generation alone, tells a cached analysis is stale)."""
+        label = self.store.conn.execute("SELECT label FROM stories WHERE story_id = ?", (story_id,)).fetchone()
+        members = self.store.conn.execute("SELECT aid, version FROM articles WHERE story_id = ? ORDER BY aid",
+                                          (story_id,)).fetchall()
+        return (label[0] if label else None, tuple((r[0], r[1]) for r in members))
+
     def story_articles(self, story_id: int) -> list[Article]:
         aids = [r[0] for r in self.store.conn.execute("SELECT aid FROM articles WHERE story_id = ?", (story_id,))]
         return self.load_articles(aids)
