@@ -142,13 +142,13 @@ def search(query: str, k: int, outlet: str | None, since: str | None, until: str
       newsprism search "evacuation order" --sentences --json | jq '.results[].text'
       newsprism search '"Resolution 2334" vote' --mode keyword
     """
+    from api.service import Service
     from engine.clean import normalize_date
 
-    newsroom = open_newsroom(db)
     filters = Filters(outlet=outlet, since=_date_bound(since, normalize_date), lang=lang,
                       until=_date_bound(until, normalize_date, end=True))
-    page = newsroom.search_page(query, k=limit or k, filters=filters, level="sentences" if sentences else "articles",
-                                mode=mode, offset=offset)
+    page = Service(open_newsroom(db)).search(query, k=limit or k, filters=filters, mode=mode, offset=offset,
+                                             level="sentences" if sentences else "articles").to_dict()
     results = page["results"]
     if as_json:
         emit_json(page)
@@ -220,9 +220,9 @@ def article(article_id: str, diff: bool, db: str | None, as_json: bool) -> None:
       newsprism article ferry-01 --db ./store
       newsprism article ferry-01 --diff        # after a corrected version was ingested
     """
-    found = open_newsroom(db).article(article_id, diff=diff)
-    if found is None:
-        raise click.ClickException(f"no article {article_id!r}")
+    from api.service import Service
+
+    found = Service(open_newsroom(db)).article(article_id, diff=diff)
     if as_json:
         emit_json(found)
         return
@@ -296,15 +296,13 @@ def stories(since: str | None, until: str | None, outlet: str | None, lang: str 
       newsprism stories --json | jq '.stories[0].articles[].id'
       newsprism stories --groups outlet-groups.toml --json | jq '.stories[] | select(.blind_spot)'
     """
+    from api.service import Service
     from engine.clean import normalize_date
 
-    groups = load_outlet_groups(groups_file)
     filters = Filters(outlet=outlet, lang=lang, since=_date_bound(since, normalize_date),
                       until=_date_bound(until, normalize_date, end=True))
-    data = open_newsroom(db).stories(filters, limit=limit, offset=offset)
-    if groups:
-        for story in data["stories"]:
-            story["blind_spot"] = groups.blind_spot(story["outlets"])
+    service = Service(open_newsroom(db), load_outlet_groups(groups_file))
+    data = service.stories(filters, limit=limit, offset=offset).to_dict()
     if as_json:
         emit_json(data)
         return
@@ -368,11 +366,10 @@ def story() -> None:
 
 
 def curate(db: str | None, as_json: bool, action: Callable[[Any], dict]) -> None:
-    newsroom = open_newsroom(db)
-    try:
-        result = action(newsroom)
-    except KeyError as exc:
-        raise click.ClickException(str(exc.args[0])) from exc
+    """An editor's correction through the service (api/service.py); an unknown id is an error."""
+    from api.service import Service
+
+    result = action(Service(open_newsroom(db)))
     if as_json:
         emit_json(result)
     else:
@@ -389,21 +386,18 @@ def curate(db: str | None, as_json: bool, action: Callable[[Any], dict]) -> None
 def story_show(story_id: int, since: str | None, limit: int | None, offset: int, db: str | None,
                as_json: bool) -> None:
     """A story and its articles in time order (with --since: what changed)."""
-    from engine.analysis import paginate
+    from api.service import Service
     from engine.clean import normalize_date
 
-    newsroom = open_newsroom(db)
-    found = newsroom.story(story_id)
-    if found is None:
-        raise click.ClickException(f"no story {story_id}")
+    service = Service(open_newsroom(db))
+    found = service.story(story_id, limit, offset)
     if since:
-        changes = newsroom.story_changes(story_id, _date_bound(since, normalize_date))
+        changes = service.changes(story_id, _date_bound(since, normalize_date))
         if as_json:
             emit_json(changes)
         else:
             click.echo(format_changes(changes))
         return
-    found = paginate(found, "articles", limit, offset)
     if as_json:
         emit_json(found)
     else:
@@ -417,7 +411,7 @@ def story_show(story_id: int, since: str | None, limit: int | None, offset: int,
 @json_option
 def story_merge(target: int, other: int, db: str | None, as_json: bool) -> None:
     """Merge story OTHER into TARGET."""
-    curate(db, as_json, lambda n: n.merge_stories(target, other))
+    curate(db, as_json, lambda s: s.merge(target, other))
 
 
 @story.command("split")
@@ -429,7 +423,7 @@ def story_merge(target: int, other: int, db: str | None, as_json: bool) -> None:
 def story_split(story_id: int, article_ids: tuple[str, ...], more: tuple[str, ...], db: str | None,
                 as_json: bool) -> None:
     """Split the given articles out of a story into a new one."""
-    curate(db, as_json, lambda n: n.split_story(story_id, [*article_ids, *more]))
+    curate(db, as_json, lambda s: s.split(story_id, [*article_ids, *more]))
 
 
 @story.command("move")
@@ -439,7 +433,7 @@ def story_split(story_id: int, article_ids: tuple[str, ...], more: tuple[str, ..
 @json_option
 def story_move(article_id: str, target: int, db: str | None, as_json: bool) -> None:
     """Move one article to another story."""
-    curate(db, as_json, lambda n: n.move_article(article_id, target))
+    curate(db, as_json, lambda s: s.move(article_id, target))
 
 
 @story.command("rename")
@@ -449,7 +443,7 @@ def story_move(article_id: str, target: int, db: str | None, as_json: bool) -> N
 @json_option
 def story_rename(story_id: int, label: str, db: str | None, as_json: bool) -> None:
     """Give a story the label an editor chose."""
-    curate(db, as_json, lambda n: n.rename_story(story_id, label))
+    curate(db, as_json, lambda s: s.rename(story_id, label))
 
 
 @cli.command()
@@ -671,12 +665,16 @@ def config(db: str | None, as_json: bool) -> None:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (0.0.0.0: all)")
 @click.option("--port", type=int, default=8000, show_default=True, help="TCP port")
-def serve(db: str | None, host: str, port: int) -> None:
-    """Run the HTTP API: one worker that loads the model and the store once; docs at /docs.
+@click.option("--groups", "groups_file", metavar="FILE", type=click.Path(dir_okay=False, exists=True),
+              help="outlet groups (TOML) for blind spots and group filters (setting: outlet_groups)")
+def serve(db: str | None, host: str, port: int, groups_file: str | None) -> None:
+    """Run the HTTP API and the editor's pages (http://HOST:PORT/): one worker that loads the model and
+    the store once; API docs at /docs.
 
     \b
     Writes (POST /articles, DELETE /articles/ID) need 'Authorization: Bearer KEY'
-    when NEWSPRISM_API_KEY is set; reads are open.
+    when NEWSPRISM_API_KEY is set; reads are open. In the pages, curation needs a
+    sign-in with that key.
 
     \b
     Examples:
@@ -688,7 +686,8 @@ def serve(db: str | None, host: str, port: int) -> None:
 
     from api.http import create_app
 
-    uvicorn.run(create_app(load_settings({"store": db})), host=host, port=port, workers=1)
+    uvicorn.run(create_app(load_settings({"store": db, "outlet_groups": groups_file})), host=host, port=port,
+                workers=1)
 
 
 @cli.command()

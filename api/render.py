@@ -59,7 +59,7 @@ def environment() -> Environment:
                       trim_blocks=True, lstrip_blocks=True)
     env.globals.update(safe_url=safe_url, when=when, plural=plural, date_span=date_span, kind_label=KIND_LABEL,
                        conflict_label=CONFLICT_LABEL, marked=marked, highlighted=highlighted)
-    env.filters["pct"] = lambda v: f"{v:.0%}"
+    env.globals["article_href"] = Links(served=True).article
     return env
 
 

@@ -37,6 +37,10 @@ class NotFound(ValueError):
     """No such story or article (the CLI shows the message; HTTP answers 404)."""
 
 
+class Invalid(ValueError):
+    """A request the use case cannot carry out as asked (the CLI shows the message; HTTP answers 422)."""
+
+
 # -- results ---------------------------------------------------------------------------------------------------
 
 
@@ -158,11 +162,11 @@ class Service:
                 sort: str = "largest", group: str | None = None) -> StoryList:
         """Stories largest (or newest) first; `group` keeps stories an outlet of that group carries."""
         if sort not in SORTS:
-            raise ValueError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+            raise Invalid(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
         if group and not self.groups:
-            raise ValueError("filtering by outlet group needs outlet groups (--groups FILE or outlet_groups)")
+            raise Invalid("filtering by outlet group needs outlet groups (--groups FILE or outlet_groups)")
         if group and group not in self.groups.names + [self.groups.unlisted]:
-            raise ValueError(f"no outlet group {group!r} (groups: {', '.join(self.groups.names)})")
+            raise Invalid(f"no outlet group {group!r} (groups: {', '.join(self.groups.names)})")
         everything = self.newsroom.stories(filters)["stories"]
         if group:
             everything = [s for s in everything if any(self.groups.group_of(o) == group for o in s["outlets"])]
@@ -176,6 +180,11 @@ class Service:
             if self.groups:
                 story["blind_spot"] = self.groups.blind_spot(story["outlets"])
         return StoryList(total=len(everything), offset=offset, stories=shown, sort=sort, outlets_in_store=outlets)
+
+    def facets(self) -> dict:
+        """The outlets and languages in the store, for the pages' filter choices."""
+        stats = self.newsroom.stats()
+        return {"outlets": sorted(stats["by_outlet"], key=str.casefold), "languages": sorted(stats["by_language"])}
 
     def story(self, story_id: int, limit: int | None = None, offset: int = 0) -> dict:
         """One story with its articles in time order (paged)."""
@@ -278,13 +287,13 @@ class Service:
     def merge(self, target: int, other: int) -> dict:
         """Merge story `other` into `target` (later ingests keep it)."""
         if target == other:
-            raise ValueError("a story cannot be merged into itself")
+            raise Invalid("a story cannot be merged into itself")
         return self._curate(lambda n: n.merge_stories(target, other))
 
     def split(self, story_id: int, article_ids: Sequence[str]) -> dict:
         """The given articles leave the story and form a new one, which is returned."""
         if not article_ids:
-            raise ValueError("name the articles that form the new story")
+            raise Invalid("name the articles that form the new story")
         return self._curate(lambda n: n.split_story(story_id, list(article_ids)))
 
     def move(self, article_id: str, story_id: int) -> dict:
@@ -292,7 +301,7 @@ class Service:
 
     def rename(self, story_id: int, label: str) -> dict:
         if not label.strip():
-            raise ValueError("a story's label cannot be empty")
+            raise Invalid("a story's label cannot be empty")
         return self._curate(lambda n: n.rename_story(story_id, label.strip()))
 
 
@@ -329,7 +338,7 @@ def story_or_files(settings: Settings, story_id: int | None, paths: Sequence[str
     """The articles a command works on: a stored story (its store opened by `newsroom_factory`), or article
     files read without touching a store."""
     if (story_id is None) == (not paths):
-        raise ValueError("give a STORY_ID or --input FILE... (one of them)")
+        raise Invalid("give a STORY_ID or --input FILE... (one of them)")
     if paths:
         from engine.embed import get_embedder
         from engine.parse import read_paths
@@ -377,12 +386,3 @@ def write_story_reports(service: Service, folder: str, groups: OutletGroups | No
     index = out / "index.html"
     index.write_text(render.index_html(overview), encoding="utf-8")
     return {"index": str(index), **overview}
-
-
-def load_groups_file(path: str | None) -> OutletGroups | None:
-    """The editor's outlet groups from a TOML file, or None without one."""
-    if not path:
-        return None
-    from engine.groups import load_groups
-
-    return load_groups(path)

@@ -20,9 +20,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.deps import SerialEmbedder
 from api.http.models import ErrorOut
-from api.http.routers import analysis, articles, search, stories, system
+from api.http.routers import analysis, articles, pages, search, stories, system
+from api.service import Invalid, NotFound, Service
 from engine.config import Settings, load_settings
 from engine.embed import get_embedder
+from engine.groups import load_groups
 from index.newsroom import Newsroom
 from index.store import StoreError
 
@@ -104,6 +106,11 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONRespo
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
+async def service_error(request: Request, exc: NotFound | Invalid) -> JSONResponse:
+    code = status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else status.HTTP_422_UNPROCESSABLE_CONTENT
+    return JSONResponse({"error": str(exc)}, status_code=code)
+
+
 async def store_error(request: Request, exc: StoreError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
@@ -134,10 +141,12 @@ def package_version() -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app over the store in `settings` (default: settings from file and environment)."""
     settings = settings or load_settings()
+    groups = load_groups(settings.outlet_groups) if settings.outlet_groups else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.newsroom = open_newsroom(settings)
+        app.state.service = Service(app.state.newsroom, groups)
         app.state.write_lock = threading.Lock()
         try:
             yield
@@ -152,9 +161,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={400: {"model": ErrorOut, "description": "the body cannot be read (not UTF-8 JSON)"},
                    422: {"model": ErrorOut, "description": "a parameter or body field is invalid (named in detail)"}},
     )
-    for module in (articles, search, stories, analysis, system):
+    for module in (articles, search, stories, analysis, system, pages):
         app.include_router(module.router)
+    pages.setup(app, settings)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(NotFound, service_error)
+    app.add_exception_handler(Invalid, service_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(StoreError, store_error)
     app.add_exception_handler(Exception, unexpected_error)

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.models import ArticleIn
+from api.service import Service
 from engine.clean import DATE_FIELDS, first_field, normalize_date
 from engine.config import Settings
 from engine.embed import Embedder
@@ -59,6 +60,13 @@ def get_newsroom(request: Request) -> Newsroom:
 
 
 NewsroomDep = Annotated[Newsroom, Depends(get_newsroom)]
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 def get_write_lock(request: Request) -> threading.Lock:

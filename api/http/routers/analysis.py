@@ -6,9 +6,8 @@ from fastapi import APIRouter, HTTPException, status
 
 from api.http.deps import NewsroomDep, check_batch, raw_items
 from api.http.models import ArticleBatch, ClaimsOut, ErrorOut, SummarizeRequest, SummaryOut
-from engine.analysis import compare, summarize
-from engine.pipeline import prepare
-from engine.records import Article
+from api.service import Inputs, prepare_items, summarize_inputs
+from engine.analysis import compare
 from index.newsroom import Newsroom
 
 router = APIRouter(tags=["analysis"])
@@ -16,35 +15,28 @@ router = APIRouter(tags=["analysis"])
 BODY_ERRORS = {413: {"model": ErrorOut, "description": "body or batch over its limit"}}
 
 
-def prepared(body: ArticleBatch, newsroom: Newsroom) -> tuple[list[Article], list[dict]]:
-    """The body's articles cleaned, split and embedded in memory, and what was left out with why."""
-    settings = newsroom.settings
-    check_batch(len(body.articles), settings)
-    articles, rejected = prepare(raw_items(body.articles), newsroom.embedder.encode, settings.max_article_chars,
-                                 settings.near_copy_jaccard, settings.canonical_outlet)
-    rejections = [{"origin": r.origin, "reason": r.reason} for r in rejected]
-    if not articles:
+def prepared(body: ArticleBatch, newsroom: Newsroom) -> tuple[Inputs, list[dict]]:
+    """The body's articles cleaned, split and embedded in memory (api/service.py), and what was left out with why."""
+    check_batch(len(body.articles), newsroom.settings)
+    inputs = prepare_items(raw_items(body.articles), newsroom.settings, newsroom.embedder)
+    rejections = [{"origin": r.origin, "reason": r.reason} for r in inputs.rejected]
+    if not inputs.articles:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
             "error": "no article in the body could be read", "detail": [
                 {"field": r["origin"], "message": r["reason"], "type": "rejected"} for r in rejections]})
-    return articles, rejections
+    return inputs, rejections
 
 
 @router.post("/summarize", response_model=SummaryOut, responses=BODY_ERRORS)
 def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
     """Attributed extractive summary of the articles in the body; nothing is stored."""
-    articles, rejections = prepared(body, newsroom)
-    words = body.words
-    if words is None and body.sentences is None:
-        words = newsroom.settings.summary_words
-    qvec = newsroom.encode_query(body.query) if body.query else None
-    result = summarize(articles, newsroom.settings.model, words=words, sentences=body.sentences,
-                       query_vector=qvec, truncate=body.truncate)
+    inputs, rejections = prepared(body, newsroom)
+    result = summarize_inputs(inputs, newsroom.settings, body.words, body.sentences, body.query, body.truncate)
     return {**result, "rejections": rejections}
 
 
 @router.post("/compare", response_model=ClaimsOut, responses=BODY_ERRORS)
 def compare_body(body: ArticleBatch, newsroom: NewsroomDep) -> dict:
     """The claims table of the articles in the body; nothing is stored."""
-    articles, rejections = prepared(body, newsroom)
-    return {**compare(articles, newsroom.settings.model), "rejections": rejections}
+    inputs, rejections = prepared(body, newsroom)
+    return {**compare(inputs.articles, inputs.model), "rejections": rejections}

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.http.deps import NewsroomDep, WriteLockDep, check_batch, not_found, raw_items, require_key
+from api.http.deps import NewsroomDep, ServiceDep, WriteLockDep, check_batch, not_found, raw_items, require_key
 from api.http.models import ArticleBatch, ArticleOut, DeletedOut, ErrorOut, IngestOut
 
 router = APIRouter(prefix="/articles", tags=["articles"])
@@ -32,13 +32,10 @@ def ingest_articles(batch: ArticleBatch, newsroom: NewsroomDep, write_lock: Writ
 
 
 @router.get("/{article_id:path}", response_model=ArticleOut, responses={404: {"model": ErrorOut}})
-def get_article(article_id: ArticleId, newsroom: NewsroomDep,
+def get_article(article_id: ArticleId, service: ServiceDep,
                 diff: Annotated[bool, Query(description="add what each correction changed")] = False) -> dict:
     """One article: fields, text verbatim, sentences with offsets, versions, copies (and diffs)."""
-    found = newsroom.article(article_id, diff=diff)
-    if found is None:
-        raise not_found(f"article {article_id!r}")
-    return found
+    return service.article(article_id, diff=diff)
 
 
 @router.delete("/{article_id:path}", response_model=DeletedOut, dependencies=[Depends(require_key)],

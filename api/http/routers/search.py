@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.http.deps import FiltersDep, NewsroomDep
+from api.http.deps import FiltersDep, ServiceDep
 from api.http.models import SearchOut
 
 router = APIRouter(tags=["search"])
@@ -16,7 +16,7 @@ router = APIRouter(tags=["search"])
 def search(
     q: Annotated[str, Query(min_length=1, max_length=2000,
                             description='what to look for; "quoted phrases" must match exactly (keyword, hybrid)')],
-    newsroom: NewsroomDep,
+    service: ServiceDep,
     filters: FiltersDep,
     k: Annotated[int, Query(ge=1, le=100, description="how many results")] = 10,
     offset: Annotated[int, Query(ge=0, le=1000, description="skip this many results (paging)")] = 0,
@@ -26,4 +26,4 @@ def search(
                     Query(description="embeddings, BM25 full text, or both fused")] = "hybrid",
 ) -> dict:
     """Articles ranked by their best matching sentences (copies fold into their original), or sentences."""
-    return newsroom.search_page(q, k=k, filters=filters, level=level, mode=mode, offset=offset)
+    return service.search(q, k=k, filters=filters, level=level, mode=mode, offset=offset).to_dict()
