@@ -71,5 +71,7 @@ def run_demo(db: str, fresh: bool) -> None:
     click.echo(f"{len(stories)} story reports beside it (story-<id>.html); open them in a browser")
 
     heading("The newsroom in a browser")
+    groups = Path(str(resources.files("engine") / "demo" / "outlet-groups.toml"))
     click.echo(f"newsprism serve --db {shlex.quote(db)}")
     click.echo("then open http://127.0.0.1:8000/  (stories, search, conflicts, articles, curation)")
+    click.echo(f"(with --groups {shlex.quote(str(groups))}: blind spots and filters by outlet group)")
