@@ -301,7 +301,8 @@ def stories(since: str | None, until: str | None, outlet: str | None, lang: str 
 
     filters = Filters(outlet=outlet, lang=lang, since=_date_bound(since, normalize_date),
                       until=_date_bound(until, normalize_date, end=True))
-    service = Service(open_newsroom(db), load_outlet_groups(groups_file))
+    groups = load_outlet_groups(groups_file)  # a bad groups file is reported before the store is opened
+    service = Service(open_newsroom(db), groups)
     data = service.stories(filters, limit=limit, offset=offset).to_dict()
     if as_json:
         emit_json(data)
@@ -472,6 +473,8 @@ def story_or_input(db: str | None, story_id: int | None, inputs: tuple[str, ...]
     """The articles a command works on (api/service.py), with what the input files could not give shown."""
     from api.service import story_or_files
 
+    if (story_id is None) == (not inputs):
+        raise click.UsageError("give a STORY_ID or --input FILE... (one of them)")
     found = story_or_files(load_settings({"store": db}), story_id, inputs, lambda: open_newsroom(db))
     for r in found.rejected:
         click.echo(f"rejected {r.origin}: {r.reason}", err=True)
