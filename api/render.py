@@ -118,9 +118,6 @@ class ReportView:
     def fill(self, outlet: str) -> str:
         return PALETTE[self.colour.get(outlet, 0) % len(PALETTE)]
 
-    def pips(self, support: int) -> tuple[int, int]:
-        return support, max(self.independent, support)
-
 
 def abbreviations(names: Sequence[str]) -> dict[str, str]:
     """Short, unique labels for chart axes: initials of the significant words ('NBS', 'CP')."""
@@ -312,9 +309,3 @@ def report_html(data: dict) -> str:
 def index_html(data: dict) -> str:
     """The stories overview (engine.report.overview) as one self-contained page linking each story's file."""
     return render("index_file.html", csp=REPORT_CSP, d=data, palette=palette_css(1))
-
-
-def served_page(template: str, **context) -> str:
-    """A page of the app (base.html layout: navigation, sign-in state, CSRF token for forms)."""
-    return render(template, **context)
-

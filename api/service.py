@@ -28,7 +28,6 @@ from engine.records import Article
 from index.store import Filters
 
 SORTS = ("largest", "newest")
-MODES = ("hybrid", "semantic", "keyword")
 ANALYSIS_CACHE_SIZE = 64  # story analyses kept per process (one per story; a few MB each at most)
 INBOX_PAGE = 25
 

@@ -118,7 +118,7 @@ def page(request: Request, template: str, status_code: int = 200, **context) -> 
     seed, fresh = auth.csrf_seed(request)
     ctx = Ctx(path=request.url.path, signed_in=auth.signed_in(request), key_required=bool(auth.key),
               csrf=auth.sign("csrf:" + seed))
-    response = HTMLResponse(render.served_page(template, ctx=ctx, **context), status_code=status_code,
+    response = HTMLResponse(render.render(template, ctx=ctx, **context), status_code=status_code,
                             headers=HEADERS)
     if fresh:
         response.set_cookie(CSRF_COOKIE, seed, **cookie_flags(request))
