@@ -306,6 +306,11 @@ def report_html(data: dict) -> str:
     return render("report_file.html", csp=REPORT_CSP, **report_context(data, Links(served=False)))
 
 
+def report_sections(data: dict, links: Links) -> Markup:
+    """The report's sections (everything below its header): the bulk of a story page, cached per story."""
+    return Markup(render("_report_sections.html", **report_context(data, links)))
+
+
 def index_html(data: dict) -> str:
     """The stories overview (engine.report.overview) as one self-contained page linking each story's file."""
     return render("index_file.html", csp=REPORT_CSP, d=data, palette=palette_css(1))

@@ -153,7 +153,8 @@ class Service:
     def settings(self) -> Settings:
         return self.newsroom.settings
 
-    def _key(self, story_id: int, *parts: Any) -> tuple:
+    def story_key(self, story_id: int, *parts: Any) -> tuple:
+        """The cache key of what is derived from one story (see `cached_analysis`)."""
         return (str(self.newsroom.store.folder), story_id, self.newsroom.story_fingerprint(story_id), *parts)
 
     # -- stories --------------------------------------------------------------------------------------------
@@ -210,13 +211,13 @@ class Service:
             return reports.story_report(self.newsroom.story_articles(story_id), self.settings.model,
                                         self.newsroom.embedder, groups, label=found["label"], story_id=story_id)
 
-        return cached_analysis(self._key(story_id, "report", _groups_key(groups)), build)
+        return cached_analysis(self.story_key(story_id, "report", groups_key(groups)), build)
 
     def changes(self, story_id: int, since: str) -> dict:
         """What changed in a story since a time (new articles, outlets, claims, differing facts, corrections)."""
         if self.newsroom.story(story_id) is None:
             raise NotFound(f"no story {story_id}")
-        return cached_analysis(self._key(story_id, "changes", since),
+        return cached_analysis(self.story_key(story_id, "changes", since),
                                lambda: self.newsroom.story_changes(story_id, since))
 
     def story_view(self, story_id: int, since: str | None = None) -> StoryView:
@@ -231,7 +232,7 @@ class Service:
 
     def claims(self, story_id: int) -> dict:
         """The claims table of a stored story (claims with support, conflicts, single-outlet claims)."""
-        return cached_analysis(self._key(story_id, "claims"),
+        return cached_analysis(self.story_key(story_id, "claims"),
                                lambda: compare(self.inputs(story_id).articles, self.settings.model))
 
     # -- conflicts inbox ------------------------------------------------------------------------------------
@@ -314,7 +315,7 @@ def _inverted(text: str) -> str:
     return "".join(chr(0x10FFFF - ord(c)) for c in text)
 
 
-def _groups_key(groups: OutletGroups | None) -> tuple:
+def groups_key(groups: OutletGroups | None) -> tuple:
     return () if groups is None else (groups.unlisted, tuple((k, tuple(v)) for k, v in groups.groups.items()))
 
 

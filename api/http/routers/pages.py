@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import render
 from api.http.deps import safe_date
-from api.service import INBOX_PAGE, Invalid, NotFound, Service
+from api.service import INBOX_PAGE, Invalid, NotFound, Service, cached_analysis, groups_key
 from engine.config import Settings
 from engine.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, MAX_SEARCH_DEPTH
 from index.store import Filters
@@ -208,9 +208,12 @@ def story_page(request: Request, story_id: Annotated[int, Path(ge=0, le=2**53)],
         return problem(request, exc, 404)
     except Invalid as exc:
         return problem(request, exc, 422)
-    context = render.report_context(view.report, render.Links(served=True))
-    return page(request, "story.html", story=view.story, changes=view.changes, since=since or "",
-                done=done if done in DONE else None, done_text=DONE.get(done or ""), **context)
+    links = render.Links(served=True)
+    sections = cached_analysis(service.story_key(story_id, "page", groups_key(service.groups)),
+                               lambda: render.report_sections(view.report, links))
+    return page(request, "story.html", r=view.report, view=render.ReportView.of(view.report), links=links,
+                story=view.story, changes=view.changes, since=since or "", sections=sections,
+                palette=render.palette_css(len(view.report["outlets"])), done_text=DONE.get(done or ""))
 
 
 @router.get("/search")
