@@ -220,12 +220,9 @@ class Service:
         if words is None and sentences is None:
             words = self.settings.summary_words
 
-        def build() -> dict:
-            inputs = self.inputs(story_id)
-            return with_warnings(summarize_inputs(inputs, self.settings, words, sentences, query, truncate),
-                                 inputs.warnings)
-
-        return self.analysis(("summary", story_id, words, sentences, query, truncate), build)
+        return self.analysis(("summary", story_id, words, sentences, query, truncate),
+                             lambda: summarize_inputs(self.inputs(story_id), self.settings, words, sentences, query,
+                                                      truncate))
 
     def claims(self, story_id: int, all_conflicts: bool = False) -> dict:
         """The claims table of a stored story (claims with support, conflicts, single-outlet claims); conflicts
@@ -363,12 +360,13 @@ def story_or_files(settings: Settings, story_id: int | None, paths: Sequence[str
 
 def summarize_inputs(inputs: Inputs, settings: Settings, words: int | None = None, sentences: int | None = None,
                      query: str | None = None, truncate: bool = False) -> dict:
-    """The attributed summary of a set of articles (a story or files), `summary_words` by default."""
+    """The attributed summary of a set of articles (a story or files), `summary_words` by default, with the
+    warnings of their reading."""
     if words is None and sentences is None:
         words = settings.summary_words
     qvec = inputs.embedder.encode([query])[0] if query else None
-    return summarize(inputs.articles, inputs.model, words=words, sentences=sentences, query_vector=qvec,
-                     truncate=truncate)
+    return with_warnings(summarize(inputs.articles, inputs.model, words=words, sentences=sentences,
+                                   query_vector=qvec, truncate=truncate), inputs.warnings)
 
 
 def report_of(inputs: Inputs, groups: OutletGroups | None = None, all_conflicts: bool = False) -> dict:

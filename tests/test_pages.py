@@ -305,3 +305,30 @@ def test_reads_can_need_the_key(demo_store, tmp_path):
                            follow_redirects=False)
         assert done.status_code == 303 and done.headers["location"] == "/ui/stories"
         assert client.get("/ui/stories").status_code == 200
+
+
+def test_story_page_is_fresh_after_curation_and_lists_possible_conflicts(demo_store, tmp_path):
+    """One cache per store generation: a rename or a merge through the API shows on the next story page
+    (nothing stale is served), and `all_conflicts` reaches the story page and the conflicts inbox."""
+    from fastapi.testclient import TestClient
+
+    from api.http import create_app
+    from engine.config import load_settings
+
+    shutil.copytree(demo_store, tmp_path / "store")
+    with TestClient(create_app(load_settings({"store": str(tmp_path / "store")}))) as client:
+        first, second = client.get("/stories", params={"limit": 2}).json()["stories"]
+        before = client.get(f"/ui/stories/{first['id']}")
+        assert before.status_code == 200 and "Renamed by the desk" not in before.text
+        assert client.post(f"/stories/{first['id']}/rename", json={"label": "Renamed by the desk"}).status_code == 200
+        assert "<h1>Renamed by the desk</h1>" in client.get(f"/ui/stories/{first['id']}").text
+        moved = second["articles"][0]["id"]
+        assert f"/ui/articles/{moved}" not in client.get(f"/ui/stories/{first['id']}").text
+        assert client.post(f"/stories/{first['id']}/merge", json={"other": second["id"]}).status_code == 200
+        assert f"/ui/articles/{moved}" in client.get(f"/ui/stories/{first['id']}").text
+        for path in (f"/ui/stories/{first['id']}?all_conflicts=true", "/ui/conflicts?all_conflicts=true"):
+            assert client.get(path).status_code == 200
+        report = client.get(f"/stories/{first['id']}/report", params={"format": "json", "all_conflicts": True}).json()
+        possible = report["possible_conflicts"]
+        page = client.get(f"/ui/stories/{first['id']}", params={"all_conflicts": "true"}).text
+        assert ("Possible conflicts (confidence below" in page) == bool(possible)
