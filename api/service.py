@@ -37,6 +37,10 @@ class Invalid(ValueError):
     """A request the use case cannot carry out as asked (the CLI shows the message; HTTP answers 422)."""
 
 
+class Refused(Invalid):
+    """A well-formed request the store's state forbids, such as a story merged into itself (HTTP 409)."""
+
+
 # -- results ---------------------------------------------------------------------------------------------------
 
 
@@ -289,7 +293,7 @@ class Service:
     def merge(self, target: int, other: int) -> dict:
         """Merge story `other` into `target` (later ingests keep it)."""
         if target == other:
-            raise Invalid("a story cannot be merged into itself")
+            raise Refused("a story cannot be merged into itself")
         return self._curate(lambda n: n.merge_stories(target, other))
 
     def split(self, story_id: int, article_ids: Sequence[str]) -> dict:

@@ -322,6 +322,8 @@ def test_story_page_is_fresh_after_curation_and_lists_possible_conflicts(demo_st
         assert before.status_code == 200 and "Renamed by the desk" not in before.text
         assert client.post(f"/stories/{first['id']}/rename", json={"label": "Renamed by the desk"}).status_code == 200
         assert "<h1>Renamed by the desk</h1>" in client.get(f"/ui/stories/{first['id']}").text
+        itself = client.post(f"/stories/{first['id']}/merge", json={"other": first["id"]})
+        assert itself.status_code == 409 and "into itself" in itself.json()["error"]
         moved = second["articles"][0]["id"]
         assert f"/ui/articles/{moved}" not in client.get(f"/ui/stories/{first['id']}").text
         assert client.post(f"/stories/{first['id']}/merge", json={"other": second["id"]}).status_code == 200

@@ -26,7 +26,7 @@ from api.http.deps import SerialEmbedder
 from api.http.examples import EXAMPLES
 from api.http.models import EARLIEST_DATE, ISO_DATE_SYNTAX, ErrorOut, date_pattern
 from api.http.routers import analysis, articles, pages, search, stories, system
-from api.service import Invalid, NotFound, Service
+from api.service import Invalid, NotFound, Refused, Service
 from engine.config import Settings, load_settings
 from engine.embed import get_embedder
 from engine.groups import load_groups
@@ -178,7 +178,8 @@ async def over_limit(request: Request, exc: OverLimit) -> JSONResponse:
 
 
 async def service_error(request: Request, exc: NotFound | Invalid) -> JSONResponse:
-    code = status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else status.HTTP_422_UNPROCESSABLE_CONTENT
+    code = status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else (
+        status.HTTP_409_CONFLICT if isinstance(exc, Refused) else status.HTTP_422_UNPROCESSABLE_CONTENT)
     return JSONResponse({"error": str(exc)}, status_code=code)
 
 

@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import render
 from api.http.deps import HeavyRead, iso_bound
-from api.service import INBOX_PAGE, Invalid, NotFound, Service, groups_key
+from api.service import INBOX_PAGE, Invalid, NotFound, Refused, Service, groups_key
 from engine.config import Settings
 from engine.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, MAX_SEARCH_DEPTH
 from index.store import Filters
@@ -343,7 +343,7 @@ async def curate_action(request: Request, action: str) -> Response:
             else:
                 result, done = service.rename(story_number(form, "story"), form.get("label", "")), "renamed"
     except (NotFound, Invalid) as exc:
-        code = 404 if isinstance(exc, NotFound) else 422
+        code = 404 if isinstance(exc, NotFound) else (409 if isinstance(exc, Refused) else 422)
         return page(request, "curate.html", code, story=form.get("story", ""), form=form, error=str(exc))
     return RedirectResponse(f"/ui/stories/{int(result['id'])}?done={done}", status_code=status.HTTP_303_SEE_OTHER)
 

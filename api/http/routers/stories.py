@@ -142,7 +142,7 @@ def story_changes(
 
 
 @router.post("/{story_id:story_id}/merge", response_model=StoryOut, operation_id="mergeStories",
-             dependencies=[Depends(require_key)], responses={200: {"links": AFTER}, **WRITE})
+             dependencies=[Depends(require_key)], responses={200: {"links": AFTER}, **WRITE, **answers(409)})
 def merge(story_id: StoryId, body: MergeIn, service: ServiceDep, lock: WriteLockDep) -> dict:
     """An editor's merge: the other story's articles join this one (later ingests keep it)."""
     with lock:
