@@ -161,13 +161,13 @@ def search(query: str, k: int, outlet: str | None, since: str | None, until: str
       newsprism search "evacuation order" --sentences --json | jq '.results[].text'
       newsprism search '"Resolution 2334" vote' --mode keyword
     """
+    from api.service import Service
     from engine.clean import normalize_date
 
-    newsroom = open_newsroom(db)
     filters = Filters(outlet=outlet, since=_date_bound(since, normalize_date), lang=lang,
                       until=_date_bound(until, normalize_date, end=True))
-    page = newsroom.search_page(query, k=limit or k, filters=filters, level="sentences" if sentences else "articles",
-                                mode=mode, offset=offset)
+    page = Service(open_newsroom(db)).search(query, k=limit or k, filters=filters, mode=mode, offset=offset,
+                                             level="sentences" if sentences else "articles").to_dict()
     results = page["results"]
     if as_json:
         emit_json(page)
@@ -239,9 +239,9 @@ def article(article_id: str, diff: bool, db: str | None, as_json: bool) -> None:
       newsprism article ferry-01 --db ./store
       newsprism article ferry-01 --diff        # after a corrected version was ingested
     """
-    found = open_newsroom(db).article(article_id, diff=diff)
-    if found is None:
-        raise click.ClickException(f"no article {article_id!r}")
+    from api.service import Service
+
+    found = Service(open_newsroom(db)).article(article_id, diff=diff)
     if as_json:
         emit_json(found)
         return
@@ -320,15 +320,14 @@ def stories(since: str | None, until: str | None, outlet: str | None, lang: str 
       newsprism stories --json | jq '.stories[0].articles[].id'
       newsprism stories --groups outlet-groups.toml --json | jq '.stories[] | select(.blind_spot)'
     """
+    from api.service import Service
     from engine.clean import normalize_date
 
-    groups = load_outlet_groups(groups_file)
     filters = Filters(outlet=outlet, lang=lang, since=_date_bound(since, normalize_date),
                       until=_date_bound(until, normalize_date, end=True))
-    data = open_newsroom(db).stories(filters, limit=limit, offset=offset)
-    if groups:
-        for story in data["stories"]:
-            story["blind_spot"] = groups.blind_spot(story["outlets"])
+    groups = load_outlet_groups(groups_file)  # a bad groups file is reported before the store is opened
+    service = Service(open_newsroom(db), groups)
+    data = service.stories(filters, limit=limit, offset=offset).to_dict()
     if as_json:
         emit_json(data)
         return
@@ -395,11 +394,10 @@ def story() -> None:
 
 
 def curate(db: str | None, as_json: bool, action: Callable[[Any], dict]) -> None:
-    newsroom = open_newsroom(db)
-    try:
-        result = action(newsroom)
-    except KeyError as exc:
-        raise click.ClickException(str(exc.args[0])) from exc
+    """An editor's correction through the service (api/service.py); an unknown id is an error."""
+    from api.service import Service
+
+    result = action(Service(open_newsroom(db)))
     if as_json:
         emit_json(result)
     else:
@@ -416,21 +414,18 @@ def curate(db: str | None, as_json: bool, action: Callable[[Any], dict]) -> None
 def story_show(story_id: int, since: str | None, limit: int | None, offset: int, db: str | None,
                as_json: bool) -> None:
     """A story and its articles in time order (with --since: what changed)."""
-    from engine.analysis import paginate
+    from api.service import Service
     from engine.clean import normalize_date
 
-    newsroom = open_newsroom(db)
-    found = newsroom.story(story_id)
-    if found is None:
-        raise click.ClickException(f"no story {story_id}")
+    service = Service(open_newsroom(db))
+    found = service.story(story_id, limit, offset)
     if since:
-        changes = newsroom.story_changes(story_id, _date_bound(since, normalize_date))
+        changes = service.changes(story_id, _date_bound(since, normalize_date))
         if as_json:
             emit_json(changes)
         else:
             click.echo(format_changes(changes))
         return
-    found = paginate(found, "articles", limit, offset)
     if as_json:
         emit_json(found)
     else:
@@ -444,7 +439,7 @@ def story_show(story_id: int, since: str | None, limit: int | None, offset: int,
 @json_option
 def story_merge(target: int, other: int, db: str | None, as_json: bool) -> None:
     """Merge story OTHER into TARGET."""
-    curate(db, as_json, lambda n: n.merge_stories(target, other))
+    curate(db, as_json, lambda s: s.merge(target, other))
 
 
 @story.command("split")
@@ -456,7 +451,7 @@ def story_merge(target: int, other: int, db: str | None, as_json: bool) -> None:
 def story_split(story_id: int, article_ids: tuple[str, ...], more: tuple[str, ...], db: str | None,
                 as_json: bool) -> None:
     """Split the given articles out of a story into a new one."""
-    curate(db, as_json, lambda n: n.split_story(story_id, [*article_ids, *more]))
+    curate(db, as_json, lambda s: s.split(story_id, [*article_ids, *more]))
 
 
 @story.command("move")
@@ -466,7 +461,7 @@ def story_split(story_id: int, article_ids: tuple[str, ...], more: tuple[str, ..
 @json_option
 def story_move(article_id: str, target: int, db: str | None, as_json: bool) -> None:
     """Move one article to another story."""
-    curate(db, as_json, lambda n: n.move_article(article_id, target))
+    curate(db, as_json, lambda s: s.move(article_id, target))
 
 
 @story.command("rename")
@@ -476,7 +471,7 @@ def story_move(article_id: str, target: int, db: str | None, as_json: bool) -> N
 @json_option
 def story_rename(story_id: int, label: str, db: str | None, as_json: bool) -> None:
     """Give a story the label an editor chose."""
-    curate(db, as_json, lambda n: n.rename_story(story_id, label))
+    curate(db, as_json, lambda s: s.rename(story_id, label))
 
 
 @cli.command()
@@ -531,28 +526,17 @@ def resolve_targets(targets: tuple[str, ...], inputs: tuple[str, ...]) -> tuple[
 
 
 def story_or_input(db: str | None, story_id: int | None, inputs: tuple[str, ...]):
-    """The articles a command works on: a stored story, or files read without touching a store."""
+    """The articles a command works on (api/service.py), with what the input files could not give shown."""
+    from api.service import story_or_files
+
     if (story_id is None) == (not inputs):
         raise click.UsageError("give a STORY_ID or --input FILE... (one of them)")
-    if inputs:
-        from engine.embed import get_embedder
-        from engine.parse import read_paths
-        from engine.pipeline import prepare
-
-        settings = load_settings({"store": db})
-        embedder = get_embedder(settings.model, settings.batch_size)
-        articles, rejected = prepare(read_paths(inputs), embedder.encode, settings.max_article_chars,
-                                     settings.near_copy_jaccard, settings.canonical_outlet)
-        for r in rejected:
-            click.echo(f"rejected {r.origin}: {r.reason}", err=True)
-        if not articles:
-            raise click.ClickException("no article could be read from the input")
-        return articles, embedder, settings.model
-    newsroom = open_newsroom(db)
-    articles = newsroom.story_articles(story_id)
-    if not articles:
-        raise click.ClickException(f"no story {story_id}")
-    return articles, newsroom.embedder, newsroom.settings.model
+    found = story_or_files(load_settings({"store": db}), story_id, inputs, lambda: open_newsroom(db))
+    for r in found.rejected:
+        click.echo(f"rejected {r.origin}: {r.reason}", err=True)
+    if not found.articles:
+        raise click.ClickException("no article could be read from the input")
+    return found
 
 
 @cli.command()
@@ -573,15 +557,11 @@ def summarize(story_id: int | None, inputs: tuple[str, ...], words: int | None, 
       newsprism summarize --input a.jsonl b.html --sentences 5
       newsprism summarize 3 --query "what do outlets say about the casualties?" --json
     """
+    from api.service import summarize_inputs
     from engine.analysis import format_summary
-    from engine.analysis import summarize as summarize_articles
 
-    articles, embedder, model = story_or_input(db, story_id, inputs)
-    if words is None and n_sentences is None:
-        words = load_settings({"store": db}).summary_words
-    qvec = embedder.encode([query])[0] if query else None
-    result = summarize_articles(articles, model, words=words, sentences=n_sentences, query_vector=qvec,
-                                truncate=truncate)
+    found = story_or_input(db, story_id, inputs)
+    result = summarize_inputs(found, load_settings({"store": db}), words, n_sentences, query, truncate)
     if as_json:
         emit_json(result)
     else:
@@ -611,8 +591,9 @@ def compare(story_id: int | None, inputs: tuple[str, ...], limit: int | None, of
     from engine.analysis import language_split, paginate
     from engine.claims import align, format_table
 
-    articles, _, model = story_or_input(db, story_id, inputs)
-    usable, warnings = language_split(articles, model)
+    found = story_or_input(db, story_id, inputs)
+    usable, warnings = language_split(found.articles, found.model)
+    warnings = [*found.warnings, *warnings]
     alignment = align(usable)
     if as_json:
         emit_json(paginate({**alignment.to_dict(all_conflicts), "warnings": warnings}, "claims", limit, offset))
@@ -620,28 +601,6 @@ def compare(story_id: int | None, inputs: tuple[str, ...], limit: int | None, of
     click.echo(format_table(alignment, show_possible=all_conflicts))
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
-
-
-def write_story_reports(newsroom, folder: str, groups=None) -> dict:
-    """Every stored story's HTML report (story-ID.html) and index.html linking them, in `folder`.
-
-    Shared by `report --all` and the demo tour; returns the overview data with "index", the page's path.
-    """
-    from engine import report as reports
-
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    listed = newsroom.stories()["stories"]
-    built = {}
-    for story in listed:
-        data = reports.story_report(newsroom.story_articles(story["id"]), newsroom.settings.model,
-                                    newsroom.embedder, groups, label=story["label"], story_id=story["id"])
-        (out / reports.story_filename(story["id"])).write_text(reports.to_html(data), encoding="utf-8")
-        built[story["id"]] = data
-    overview = reports.overview(listed, built, groups)
-    index = out / "index.html"
-    index.write_text(reports.to_index_html(overview), encoding="utf-8")
-    return {"index": str(index), **overview}
 
 
 @cli.command()
@@ -669,13 +628,15 @@ def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, htm
       newsprism report --input reports/*.jsonl --json | jq '.conflicts'
       newsprism report --all --html-dir reports/ --db ./store      # then open reports/index.html
     """
+    from api import render
+    from api.service import Service, report_of, write_story_reports
     from engine import report as reports
 
     groups = load_outlet_groups(groups_file)
     if all_stories:
         if story_id is not None or inputs or not html_dir:
             raise click.UsageError("--all takes --html-dir DIR (and no STORY_ID or --input)")
-        written = write_story_reports(open_newsroom(db), html_dir, groups)
+        written = write_story_reports(Service(open_newsroom(db)), html_dir, groups, all_conflicts)
         if as_json:
             emit_json(written)
         else:
@@ -685,14 +646,8 @@ def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, htm
         raise click.UsageError("--html-dir goes with --all; for one story use --html OUT.html")
     if not (html_out or md_out or as_json):
         raise click.UsageError("say where the report goes: --html OUT.html, --md OUT.md or --json")
-    articles, embedder, model = story_or_input(db, story_id, inputs)
-    label = None
-    if story_id is not None:
-        found = open_newsroom(db).story(story_id)
-        label = found["label"] if found else None
-    data = reports.story_report(articles, model, embedder, groups, label=label, story_id=story_id,
-                                all_conflicts=all_conflicts)
-    for path, text in ((html_out, reports.to_html), (md_out, reports.to_markdown)):
+    data = report_of(story_or_input(db, story_id, inputs), groups, all_conflicts)
+    for path, text in ((html_out, render.report_html), (md_out, reports.to_markdown)):
         if path:
             with open(path, "w", encoding="utf-8") as out:
                 out.write(text(data))
@@ -830,13 +785,17 @@ def config(db: str | None, as_json: bool) -> None:
 @click.option("--port", type=int, default=8000, show_default=True, help="TCP port")
 @click.option("--allow-open-writes", is_flag=True,
               help="serve beyond loopback without an API key: anyone who can reach the port may write")
-def serve(db: str | None, host: str, port: int, allow_open_writes: bool) -> None:
-    """Run the HTTP API: one worker that loads the model and the store once; docs at /docs.
+@click.option("--groups", "groups_file", metavar="FILE", type=click.Path(dir_okay=False, exists=True),
+              help="outlet groups (TOML) for blind spots and group filters (setting: outlet_groups)")
+def serve(db: str | None, host: str, port: int, allow_open_writes: bool, groups_file: str | None) -> None:
+    """Run the HTTP API and the editor's pages (http://HOST:PORT/): one worker that loads the model and
+    the store once; API docs at /docs.
 
     \b
     Writes (POST /articles, DELETE /articles/ID, story edits) need 'Authorization: Bearer KEY'
-    when NEWSPRISM_API_KEY is set; reads are open. On an address other than loopback the
-    server refuses to start without a key, unless --allow-open-writes says that is meant.
+    when NEWSPRISM_API_KEY is set; reads are open. In the pages, curation needs a sign-in with
+    that key. On an address other than loopback the server refuses to start without a key,
+    unless --allow-open-writes says that is meant.
 
     \b
     Examples:
@@ -844,7 +803,7 @@ def serve(db: str | None, host: str, port: int, allow_open_writes: bool) -> None
       NEWSPRISM_API_KEY=secret newsprism serve --db ./store --host 0.0.0.0 --port 8080
       curl 'http://127.0.0.1:8000/search?q=ferry+capsized&k=5'
     """
-    settings = load_settings({"store": db})
+    settings = load_settings({"store": db, "outlet_groups": groups_file})
     if not settings.api_key and not is_loopback(host):
         if not allow_open_writes:
             raise click.ClickException(

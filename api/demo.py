@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -24,7 +25,7 @@ def heading(text: str) -> None:
 
 
 def run_demo(db: str, fresh: bool) -> None:
-    from api.cli import write_story_reports
+    from api.service import Service, write_story_reports
     from engine.analysis import format_summary, summarize
     from engine.claims import align, format_table
     from engine.config import load_settings
@@ -64,7 +65,13 @@ def run_demo(db: str, fresh: bool) -> None:
         result = summarize(newsroom.story_articles(story["id"]), newsroom.settings.model, words=90)
         click.echo(format_summary(result))
 
-    written = write_story_reports(newsroom, str(Path(db) / "reports"))
+    written = write_story_reports(Service(newsroom), str(Path(db) / "reports"))
     heading("Reports for editors")
     click.echo(f"overview: {written['index']}")
     click.echo(f"{len(stories)} story reports beside it (story-<id>.html); open them in a browser")
+
+    heading("The newsroom in a browser")
+    groups = Path(str(resources.files("engine") / "demo" / "outlet-groups.toml"))
+    click.echo(f"newsprism serve --db {shlex.quote(db)}")
+    click.echo("then open http://127.0.0.1:8000/  (stories, search, conflicts, articles, curation)")
+    click.echo(f"(with --groups {shlex.quote(str(groups))}: blind spots and filters by outlet group)")

@@ -66,6 +66,10 @@ class Settings:
     summary_words: int = field(default=120, metadata={"help": "default summary length in words"})
     api_key: str = field(default="", metadata={"help": "bearer key for HTTP writes (empty: writes open)",
                                                "secret": True})
+    pages_need_key: bool = field(default=False, metadata={
+        "help": "the served pages (/ui) need the editor's sign-in to read too, not only to curate"})
+    outlet_groups: str = field(default="", metadata={
+        "help": "outlet groups file (TOML, engine/groups.py) for blind spots and group filters in the pages"})
     max_batch: int = field(default=500, metadata={"help": "most articles in one HTTP batch"})
     max_body_bytes: int = field(default=20_000_000, metadata={"help": "largest HTTP body accepted"})
     outlet_aliases: dict = field(default_factory=dict, metadata={

@@ -25,9 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.http.deps import SerialEmbedder
 from api.http.examples import EXAMPLES
 from api.http.models import EARLIEST_DATE, ISO_DATE_SYNTAX, ErrorOut, date_pattern
-from api.http.routers import analysis, articles, search, stories, system
+from api.http.routers import analysis, articles, pages, search, stories, system
+from api.service import Invalid, NotFound, Refused, Service
 from engine.config import Settings, load_settings
 from engine.embed import get_embedder
+from engine.groups import load_groups
 from engine.limits import OverLimit
 from index.newsroom import Newsroom
 from index.store import StoreError
@@ -175,6 +177,12 @@ async def over_limit(request: Request, exc: OverLimit) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=status.HTTP_413_CONTENT_TOO_LARGE)
 
 
+async def service_error(request: Request, exc: NotFound | Invalid) -> JSONResponse:
+    code = status.HTTP_404_NOT_FOUND if isinstance(exc, NotFound) else (
+        status.HTTP_409_CONFLICT if isinstance(exc, Refused) else status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return JSONResponse({"error": str(exc)}, status_code=code)
+
+
 async def store_error(request: Request, exc: StoreError) -> JSONResponse:
     return JSONResponse({"error": str(exc)}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
@@ -239,10 +247,12 @@ def served_schema(app: FastAPI, settings: Settings, today: str) -> dict[str, Any
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app over the store in `settings` (default: settings from file and environment)."""
     settings = settings or load_settings()
+    groups = load_groups(settings.outlet_groups) if settings.outlet_groups else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.newsroom = open_newsroom(settings)
+        app.state.service = Service(app.state.newsroom, groups)
         app.state.write_lock = threading.Lock()
         app.state.heavy_reads = threading.BoundedSemaphore(max(1, settings.max_heavy_reads))
         try:
@@ -268,9 +278,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return schemas[today]
 
     app.openapi = openapi
-    for module in (articles, search, stories, analysis, system):
+    for module in (articles, search, stories, analysis, system, pages):
         app.include_router(module.router)
+    pages.setup(app, settings)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(NotFound, service_error)
+    app.add_exception_handler(Invalid, service_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(StoreError, store_error)
     app.add_exception_handler(OverLimit, over_limit)

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.models import DATE_HELP, ISO_DATE_SYNTAX, ArticleIn, iso_date
+from api.service import Service
 from engine.clean import DATE_FIELDS, DateRange, normalize_date
 from engine.config import Settings
 from engine.embed import Embedder
@@ -84,6 +85,13 @@ def get_newsroom(request: Request) -> Newsroom:
 NewsroomDep = Annotated[Newsroom, Depends(get_newsroom)]
 
 
+def get_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
 def get_write_lock(request: Request) -> threading.Lock:
     return request.app.state.write_lock
 
@@ -108,15 +116,22 @@ def require_key(request: Request,
                             headers={"WWW-Authenticate": "Bearer"})
 
 
+def iso_bound(value: str, end: bool = False) -> str | None:
+    """An ISO UTC bound from an ISO date or date-time (None when it is neither); a bare end date covers its
+    whole day (as the CLI)."""
+    parsed = iso_date(f"{value}T23:59:59Z" if end and len(value) == 10 else value)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if parsed is not None else None
+
+
 def date_bound(name: str, value: str | None, end: bool = False) -> str | None:
-    """An ISO UTC bound from an ISO date or date-time; a bare end date covers its whole day (as the CLI)."""
+    """`iso_bound` for a query parameter: 422 naming it when it is no ISO date."""
     if value is None:
         return None
-    parsed = iso_date(f"{value}T23:59:59Z" if end and len(value) == 10 else value)
-    if parsed is None:
+    bound = iso_bound(value, end)
+    if bound is None:
         raise RequestValidationError([{"loc": ("query", name), "type": "date",
                                        "msg": f"not an ISO 8601 date: {value[:MAX_DATE_CHARS]!r} (e.g. 2025-03-05)"}])
-    return parsed.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return bound
 
 
 def date_query(description: str, **extra) -> Query:

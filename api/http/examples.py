@@ -125,12 +125,20 @@ EXAMPLES = {'StoriesOut': {'total': 7,
                                                     'sentence': 'KELLHAVEN, Varland (Continental Press) — The '
                                                                 'passenger ferry Aurora capsized near '
                                                                 'Kellhaven on Monday evening,...',
+                                                    'value_span': [127, 138],
+                                                    'evidence_article': 'ferry-01',
                                                     'published': '2025-03-03T21:40:00Z',
                                                     'claim_id': 'c1'}],
                                          'description': "Different number (died): 'at least 14' (Continental "
                                                         'Press, National Broadcasting Service, The Harbour '
                                                         'Times, T...',
-                                         'about': 'died'}],
+                                         'about': 'died',
+                                         'confidence': 0.9,
+                                         'status': 'conflict',
+                                         'doubts': []}],
+                          'conflict_threshold': 0.5,
+                          'possible_conflicts_total': 0,
+                          'revisions': [],
                           'single_source': {'Continental Press': [{'id': 'c10',
                                                                    'kind': 'single-source',
                                                                    'text': '"Conditions out there are brutal, '

@@ -58,6 +58,8 @@ ERRORS: dict[int, tuple[str, ErrorOut]] = {
     401: ("missing or wrong API key (writes, when the server has one)",
           ErrorOut(error="writes need a valid API key in 'Authorization: Bearer <key>' (missing key)")),
     404: ("no such story or article", ErrorOut(error="no story 42")),
+    409: ("the store's state forbids it (a story merged into itself)",
+          ErrorOut(error="a story cannot be merged into itself")),
     413: ("the request body is over max_body_bytes",
           ErrorOut(error="request body is over the limit of 20000000 bytes (max_body_bytes)")),
     422: ("a parameter or body field is invalid, or nothing in the body could be used; `detail` names the fields",

@@ -1,1 +1,1 @@
-"""One router per resource: articles, search, stories, analysis (bodies, nothing stored), system."""
+"""One router per resource: articles, search, stories, analysis (bodies, nothing stored), system; pages (/ui)."""

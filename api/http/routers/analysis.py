@@ -6,9 +6,8 @@ from fastapi import APIRouter, HTTPException, status
 
 from api.http.deps import AllConflicts, HeavyRead, NewsroomDep, check_articles, raw_items
 from api.http.models import ArticleBatch, ClaimsOut, SummarizeRequest, SummaryOut, answers
-from engine.analysis import compare, summarize
-from engine.pipeline import prepare
-from engine.records import Article
+from api.service import Inputs, prepare_items, summarize_inputs
+from engine.analysis import compare
 from index.newsroom import Newsroom
 
 router = APIRouter(tags=["analysis"])
@@ -16,33 +15,25 @@ router = APIRouter(tags=["analysis"])
 BODY_ERRORS = answers(400, 413, 422, 503)
 
 
-def prepared(body: ArticleBatch, newsroom: Newsroom) -> tuple[list[Article], list[dict]]:
-    """The body's articles cleaned, split and embedded in memory, and what was left out with why."""
+def prepared(body: ArticleBatch, newsroom: Newsroom) -> tuple[Inputs, list[dict]]:
+    """The body's articles cleaned, split and embedded in memory (api/service.py), and what was left out with why."""
     settings = newsroom.settings
     check_articles(body.articles, settings)
-    dates = settings.date_range()
-    articles, rejected = prepare(raw_items(body.articles, dates), newsroom.embedder.encode,
-                                 settings.max_article_chars, settings.near_copy_jaccard, settings.canonical_outlet,
-                                 dates)
-    rejections = [{"origin": r.origin, "reason": r.reason} for r in rejected]
-    if not articles:
+    inputs = prepare_items(raw_items(body.articles, settings.date_range()), settings, newsroom.embedder)
+    rejections = [{"origin": r.origin, "reason": r.reason} for r in inputs.rejected]
+    if not inputs.articles:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {
             "error": "no article in the body could be read", "detail": [
                 {"field": r["origin"], "message": r["reason"], "type": "rejected"} for r in rejections]})
-    return articles, rejections
+    return inputs, rejections
 
 
 @router.post("/summarize", response_model=SummaryOut, operation_id="summarize", responses=BODY_ERRORS,
              dependencies=[HeavyRead])
 def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
     """Attributed extractive summary of the articles in the body; nothing is stored."""
-    articles, rejections = prepared(body, newsroom)
-    words = body.words
-    if words is None and body.sentences is None:
-        words = newsroom.settings.summary_words
-    qvec = newsroom.encode_query(body.query) if body.query else None
-    result = summarize(articles, newsroom.settings.model, words=words, sentences=body.sentences,
-                       query_vector=qvec, truncate=body.truncate)
+    inputs, rejections = prepared(body, newsroom)
+    result = summarize_inputs(inputs, newsroom.settings, body.words, body.sentences, body.query, body.truncate)
     return {**result, "rejections": rejections}
 
 
@@ -51,5 +42,5 @@ def summarize_body(body: SummarizeRequest, newsroom: NewsroomDep) -> dict:
 def compare_body(body: ArticleBatch, newsroom: NewsroomDep, all_conflicts: AllConflicts = False) -> dict:
     """The claims table of the articles in the body; nothing is stored. Conflicts below the confidence
     threshold are counted (`possible_conflicts_total`) and listed with `all_conflicts=true`."""
-    articles, rejections = prepared(body, newsroom)
-    return {**compare(articles, newsroom.settings.model, all_conflicts), "rejections": rejections}
+    inputs, rejections = prepared(body, newsroom)
+    return {**compare(inputs.articles, inputs.model, all_conflicts), "rejections": rejections}

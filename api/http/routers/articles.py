@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
-from api.http.deps import NewsroomDep, WriteLockDep, check_articles, not_found, raw_items, require_key
+from api.http.deps import NewsroomDep, ServiceDep, WriteLockDep, check_articles, not_found, raw_items, require_key
 from api.http.models import ArticleBatch, ArticleOut, DeletedOut, IngestOut, answers
 from engine.limits import MAX_ID_CHARS
 
@@ -52,13 +52,10 @@ def ingest_articles(batch: ArticleBatch, newsroom: NewsroomDep, write_lock: Writ
 
 @router.get("/{article_id:path}", response_model=ArticleOut, operation_id="getArticle",
             responses={200: {"links": READ}, **answers(404, 413, 422, 503)})
-def get_article(article_id: ArticleId, newsroom: NewsroomDep,
+def get_article(article_id: ArticleId, service: ServiceDep,
                 diff: Annotated[bool, Query(description="add what each correction changed")] = False) -> dict:
     """One article: fields, text verbatim, sentences with offsets, versions, copies (and diffs)."""
-    found = newsroom.article(article_id, diff=diff)
-    if found is None:
-        raise not_found(f"article {article_id!r}")
-    return found
+    return service.article(article_id, diff=diff)
 
 
 @router.delete("/{article_id:path}", response_model=DeletedOut, dependencies=[Depends(require_key)],

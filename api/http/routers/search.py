@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 
-from api.http.deps import FiltersDep, HeavyRead, NewsroomDep
+from api.http.deps import FiltersDep, HeavyRead, ServiceDep
 from api.http.models import SearchOut, answers
 from engine.limits import MAX_QUERY_CHARS, MAX_SEARCH_DEPTH
 
@@ -23,7 +23,7 @@ FOUND = {"getArticle": {"operationId": "getArticle", "parameters": {"article_id"
 def search(
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, examples=["ferry capsized near Kellhaven"],
                             description='what to look for; "quoted phrases" must match exactly (keyword, hybrid)')],
-    newsroom: NewsroomDep,
+    service: ServiceDep,
     filters: FiltersDep,
     k: Annotated[int, Query(ge=1, le=MAX_K, description="how many results")] = 10,
     offset: Annotated[int, Query(ge=0, le=MAX_SEARCH_DEPTH - MAX_K,
@@ -39,4 +39,4 @@ def search(
         raise RequestValidationError([{"loc": ("query", "offset"), "type": "less_than_equal",
                                        "msg": f"offset + k is {offset + k}; a search pages through at most "
                                               f"{MAX_SEARCH_DEPTH} results"}])
-    return newsroom.search_page(q, k=k, filters=filters, level=level, mode=mode, offset=offset)
+    return service.search(q, k=k, filters=filters, level=level, mode=mode, offset=offset).to_dict()

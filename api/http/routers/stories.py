@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.convertors import Convertor, register_url_convertor
 
+from api import render
 from api.http.deps import (
     AllConflicts,
     FiltersDep,
     HeavyRead,
-    NewsroomDep,
+    ServiceDep,
     WriteLockDep,
     date_bound,
     date_query,
-    not_found,
     require_key,
 )
 from api.http.models import (
@@ -31,11 +31,8 @@ from api.http.models import (
     SummaryOut,
     answers,
 )
-from engine import report as reports
-from engine.analysis import compare, paginate, summarize
+from engine.analysis import paginate
 from engine.limits import MAX_QUERY_CHARS
-from engine.records import Article
-from index.newsroom import Newsroom
 
 
 class StoryIdConvertor(Convertor):
@@ -85,45 +82,30 @@ LIST = {**story_links("/stories/0"), "mergeStories": {
                                     "to": "$response.body#/stories/1/id"}}}
 
 
-def story_articles(newsroom: Newsroom, story_id: int) -> tuple[list[Article], list[str]]:
-    """The story's articles an analysis reads (the newest, up to the sentence ceiling) and why some were left out."""
-    articles = newsroom.story_articles(story_id)
-    if not articles:
-        raise not_found(f"story {story_id}")
-    return newsroom.analysable(articles)
-
-
-def with_warnings(result: dict, warnings: list[str]) -> dict:
-    return {**result, "warnings": [*warnings, *result.get("warnings", [])]} if warnings else result
-
-
 @router.get("", response_model=StoriesOut, operation_id="listStories",
             responses={200: {"links": LIST}, **answers(413, 422, 503)})
 def list_stories(
-    newsroom: NewsroomDep,
+    service: ServiceDep,
     filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many stories")] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9, description="skip this many stories (paging)")] = 0,
 ) -> dict:
     """Stories, largest first, with `total` for paging; the filters pick the articles shown."""
-    return newsroom.stories(filters, limit=limit, offset=offset)
+    return service.stories(filters, limit=limit, offset=offset).to_dict()
 
 
 @router.get("/{story_id:story_id}", response_model=StoryOut, operation_id="getStory",
             responses={200: {"links": ONE_STORY}, **READ})
-def get_story(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0) -> dict:
+def get_story(story_id: StoryId, service: ServiceDep, limit: Limit = None, offset: Offset = 0) -> dict:
     """One story and its articles in time order (paged with limit/offset; `articles_total` counts all)."""
-    found = newsroom.story(story_id)
-    if found is None:
-        raise not_found(f"story {story_id}")
-    return paginate(found, "articles", limit, offset)
+    return service.story(story_id, limit, offset)
 
 
 @router.get("/{story_id:story_id}/summary", response_model=SummaryOut, operation_id="storySummary", responses=READ,
             dependencies=[HeavyRead])
 def story_summary(
     story_id: StoryId,
-    newsroom: NewsroomDep,
+    service: ServiceDep,
     words: Annotated[int | None, Query(ge=1, le=5000, description="word budget (whole sentences)")] = None,
     sentences: Annotated[int | None, Query(ge=1, le=200, description="number of sentences instead")] = None,
     query: Annotated[str | None, Query(max_length=MAX_QUERY_CHARS, description="focus on this question or topic")]
@@ -131,85 +113,64 @@ def story_summary(
     truncate: Annotated[bool, Query(description="fill the word budget exactly, cutting the last sentence")] = False,
 ) -> dict:
     """Extractive summary in which every sentence names its article and the outlets that carry its claim."""
-    if words is None and sentences is None:
-        words = newsroom.settings.summary_words
-
-    def compute() -> dict:
-        articles, warnings = story_articles(newsroom, story_id)
-        qvec = newsroom.encode_query(query) if query else None
-        return with_warnings(summarize(articles, newsroom.settings.model, words=words, sentences=sentences,
-                                       query_vector=qvec, truncate=truncate), warnings)
-
-    return newsroom.analysis(("summary", story_id, words, sentences, query, truncate), compute)
+    return service.summary(story_id, words, sentences, query, truncate)
 
 
 @router.get("/{story_id:story_id}/claims", response_model=ClaimsOut, operation_id="storyClaims", responses=READ,
             dependencies=[HeavyRead])
-def story_claims(story_id: StoryId, newsroom: NewsroomDep, limit: Limit = None, offset: Offset = 0,
+def story_claims(story_id: StoryId, service: ServiceDep, limit: Limit = None, offset: Offset = 0,
                  all_conflicts: AllConflicts = False) -> dict:
     """What each outlet says: shared claims with their support, conflicts, claims only one outlet makes.
 
     Claims page with limit/offset (`claims_total` counts all); conflicts always come whole, those below the
     confidence threshold only with `all_conflicts=true`."""
-    def compute() -> dict:
-        articles, warnings = story_articles(newsroom, story_id)
-        return with_warnings(compare(articles, newsroom.settings.model, all_conflicts), warnings)
-
-    return paginate(newsroom.analysis(("claims", story_id, all_conflicts), compute), "claims", limit, offset)
+    return paginate(service.claims(story_id, all_conflicts), "claims", limit, offset)
 
 
 AFTER = {"getStory": {"operationId": "getStory", "parameters": THIS, "description": "the story as it is now"}}
-
-
-def curate(newsroom: Newsroom, lock, action) -> dict:
-    """An editor's correction, serialised with other writes; unknown ids are 404."""
-    with lock:
-        try:
-            return action(newsroom)
-        except KeyError as exc:
-            raise not_found(str(exc.args[0]).removeprefix("no ")) from exc
 
 
 @router.get("/{story_id:story_id}/changes", response_model=ChangesOut, operation_id="storyChanges", responses=READ,
             dependencies=[HeavyRead])
 def story_changes(
     story_id: StoryId,
-    newsroom: NewsroomDep,
+    service: ServiceDep,
     since: Annotated[str, date_query("what changed since then", examples=["2025-03-04T00:00:00Z"])],
 ) -> dict:
     """New articles and outlets, new claims, facts that now differ, corrected articles since a time."""
-    bound = date_bound("since", since)
-    if newsroom.story(story_id) is None:
-        raise not_found(f"story {story_id}")
-    return newsroom.analysis(("changes", story_id, bound), lambda: newsroom.story_changes(story_id, bound))
+    return service.changes(story_id, date_bound("since", since))
 
 
 @router.post("/{story_id:story_id}/merge", response_model=StoryOut, operation_id="mergeStories",
-             dependencies=[Depends(require_key)], responses={200: {"links": AFTER}, **WRITE})
-def merge(story_id: StoryId, body: MergeIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
+             dependencies=[Depends(require_key)], responses={200: {"links": AFTER}, **WRITE, **answers(409)})
+def merge(story_id: StoryId, body: MergeIn, service: ServiceDep, lock: WriteLockDep) -> dict:
     """An editor's merge: the other story's articles join this one (later ingests keep it)."""
-    return curate(newsroom, lock, lambda n: n.merge_stories(story_id, body.other))
+    with lock:
+        return service.merge(story_id, body.other)
 
 
 @router.post("/{story_id:story_id}/split", response_model=StoryOut, operation_id="splitStory",
              dependencies=[Depends(require_key)], responses={200: {"links": AFTER}, **WRITE})
-def split(story_id: StoryId, body: SplitIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
+def split(story_id: StoryId, body: SplitIn, service: ServiceDep, lock: WriteLockDep) -> dict:
     """An editor's split: the given articles form a new story, which is returned."""
-    return curate(newsroom, lock, lambda n: n.split_story(story_id, body.articles))
+    with lock:
+        return service.split(story_id, body.articles)
 
 
 @router.post("/{story_id:story_id}/rename", response_model=StoryOut, operation_id="renameStory",
              dependencies=[Depends(require_key)], responses={200: {"links": AFTER}, **WRITE})
-def rename(story_id: StoryId, body: RenameIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
+def rename(story_id: StoryId, body: RenameIn, service: ServiceDep, lock: WriteLockDep) -> dict:
     """An editor's label for the story; reclusters and ingests keep it."""
-    return curate(newsroom, lock, lambda n: n.rename_story(story_id, body.label))
+    with lock:
+        return service.rename(story_id, body.label)
 
 
 @router.post("/move", response_model=StoryOut, operation_id="moveArticle", dependencies=[Depends(require_key)],
              responses={200: {"links": AFTER}, **WRITE})
-def move(body: MoveIn, newsroom: NewsroomDep, lock: WriteLockDep) -> dict:
+def move(body: MoveIn, service: ServiceDep, lock: WriteLockDep) -> dict:
     """An editor moves one article to another story."""
-    return curate(newsroom, lock, lambda n: n.move_article(body.article, body.to))
+    with lock:
+        return service.move(body.article, body.to)
 
 
 REPORT_RESPONSES = {
@@ -225,24 +186,14 @@ REPORT_RESPONSES = {
             dependencies=[HeavyRead])
 def story_report(
     story_id: StoryId,
-    newsroom: NewsroomDep,
+    service: ServiceDep,
     format: Annotated[Literal["html", "md", "json"], Query(description="html (default), md or json")] = "html",
     all_conflicts: AllConflicts = False,
 ) -> Response:
     """The editor's similarity report: one self-contained page (no scripts, nothing from the network)."""
-    def data() -> dict:
-        found = newsroom.story(story_id)
-        if found is None:
-            raise not_found(f"story {story_id}")
-        articles, _ = story_articles(newsroom, story_id)
-        return reports.story_report(articles, newsroom.settings.model, newsroom.embedder, label=found["label"],
-                                    story_id=story_id, all_conflicts=all_conflicts)
-
-    key = ("report", story_id, all_conflicts)
     if format == "json":
-        return JSONResponse(newsroom.analysis(key, data))
+        return JSONResponse(service.report(story_id, all_conflicts=all_conflicts))
+    page = service.report_text(story_id, format, all_conflicts)
     if format == "md":
-        page = newsroom.analysis((*key, "md"), lambda: reports.to_markdown(newsroom.analysis(key, data)))
         return PlainTextResponse(page, media_type="text/markdown; charset=utf-8")
-    page = newsroom.analysis((*key, "html"), lambda: reports.to_html(newsroom.analysis(key, data)))
-    return HTMLResponse(page, headers={"Content-Security-Policy": reports.CSP})
+    return HTMLResponse(page, headers={"Content-Security-Policy": str(render.REPORT_CSP)})
