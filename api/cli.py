@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-
-from engine.config import load_settings
-from index.store import Filters, StoreError
+from newsprism.engine.config import load_settings
+from newsprism.index.store import Filters, StoreError
 
 MAX_REJECTIONS_SHOWN = 20
 
@@ -27,7 +26,7 @@ def emit_json(data: Any) -> None:
 
 
 def open_newsroom(db: str | None, create: bool = False, **overrides: Any):
-    from index.newsroom import Newsroom
+    from newsprism.index.newsroom import Newsroom
 
     settings = load_settings({"store": db, **overrides})
     try:
@@ -106,7 +105,7 @@ def ingest(paths: tuple[str, ...], db: str | None, engine: str | None, address: 
       cat export.jsonl | newsprism ingest - --json
       newsprism ingest archive/ --engine ray --workers 4 --address ray://head:10001
     """
-    from engine.parse import read_paths
+    from newsprism.engine.parse import read_paths
 
     newsroom = open_newsroom(db, create=True, engine=engine, ray_address=address, ray_workers=workers)
     started = time.perf_counter()
@@ -161,8 +160,8 @@ def search(query: str, k: int, outlet: str | None, since: str | None, until: str
       newsprism search "evacuation order" --sentences --json | jq '.results[].text'
       newsprism search '"Resolution 2334" vote' --mode keyword
     """
-    from api.service import Service
-    from engine.clean import normalize_date
+    from newsprism.api.service import Service
+    from newsprism.engine.clean import normalize_date
 
     filters = Filters(outlet=outlet, since=_date_bound(since, normalize_date), lang=lang,
                       until=_date_bound(until, normalize_date, end=True))
@@ -239,7 +238,7 @@ def article(article_id: str, diff: bool, db: str | None, as_json: bool) -> None:
       newsprism article ferry-01 --db ./store
       newsprism article ferry-01 --diff        # after a corrected version was ingested
     """
-    from api.service import Service
+    from newsprism.api.service import Service
 
     found = Service(open_newsroom(db)).article(article_id, diff=diff)
     if as_json:
@@ -291,7 +290,7 @@ def load_outlet_groups(path: str | None):
     """The editor's outlet groups, or None without --groups."""
     if not path:
         return None
-    from engine.groups import load_groups
+    from newsprism.engine.groups import load_groups
 
     return load_groups(path)
 
@@ -320,8 +319,8 @@ def stories(since: str | None, until: str | None, outlet: str | None, lang: str 
       newsprism stories --json | jq '.stories[0].articles[].id'
       newsprism stories --groups outlet-groups.toml --json | jq '.stories[] | select(.blind_spot)'
     """
-    from api.service import Service
-    from engine.clean import normalize_date
+    from newsprism.api.service import Service
+    from newsprism.engine.clean import normalize_date
 
     filters = Filters(outlet=outlet, lang=lang, since=_date_bound(since, normalize_date),
                       until=_date_bound(until, normalize_date, end=True))
@@ -395,7 +394,7 @@ def story() -> None:
 
 def curate(db: str | None, as_json: bool, action: Callable[[Any], dict]) -> None:
     """An editor's correction through the service (api/service.py); an unknown id is an error."""
-    from api.service import Service
+    from newsprism.api.service import Service
 
     result = action(Service(open_newsroom(db)))
     if as_json:
@@ -414,8 +413,8 @@ def curate(db: str | None, as_json: bool, action: Callable[[Any], dict]) -> None
 def story_show(story_id: int, since: str | None, limit: int | None, offset: int, db: str | None,
                as_json: bool) -> None:
     """A story and its articles in time order (with --since: what changed)."""
-    from api.service import Service
-    from engine.clean import normalize_date
+    from newsprism.api.service import Service
+    from newsprism.engine.clean import normalize_date
 
     service = Service(open_newsroom(db))
     found = service.story(story_id, limit, offset)
@@ -486,7 +485,7 @@ def recluster(since: str | None, db: str | None, as_json: bool) -> None:
       newsprism recluster --db ./store
       NEWSPRISM_STORY_THRESHOLD=0.45 newsprism recluster --since 2025-03-01
     """
-    from engine.clean import normalize_date
+    from newsprism.engine.clean import normalize_date
 
     result = open_newsroom(db).recluster(_date_bound(since, normalize_date))
     if as_json:
@@ -527,7 +526,7 @@ def resolve_targets(targets: tuple[str, ...], inputs: tuple[str, ...]) -> tuple[
 
 def story_or_input(db: str | None, story_id: int | None, inputs: tuple[str, ...]):
     """The articles a command works on (api/service.py), with what the input files could not give shown."""
-    from api.service import story_or_files
+    from newsprism.api.service import story_or_files
 
     if (story_id is None) == (not inputs):
         raise click.UsageError("give a STORY_ID or --input FILE... (one of them)")
@@ -557,8 +556,8 @@ def summarize(story_id: int | None, inputs: tuple[str, ...], words: int | None, 
       newsprism summarize --input a.jsonl b.html --sentences 5
       newsprism summarize 3 --query "what do outlets say about the casualties?" --json
     """
-    from api.service import summarize_inputs
-    from engine.analysis import format_summary
+    from newsprism.api.service import summarize_inputs
+    from newsprism.engine.analysis import format_summary
 
     found = story_or_input(db, story_id, inputs)
     result = summarize_inputs(found, load_settings({"store": db}), words, n_sentences, query, truncate)
@@ -588,8 +587,8 @@ def compare(story_id: int | None, inputs: tuple[str, ...], limit: int | None, of
       newsprism compare 3 --all-conflicts
       newsprism compare --input reports/*.jsonl --json | jq '.conflicts'
     """
-    from engine.analysis import language_split, paginate
-    from engine.claims import align, format_table
+    from newsprism.engine.analysis import language_split, paginate
+    from newsprism.engine.claims import align, format_table
 
     found = story_or_input(db, story_id, inputs)
     usable, warnings = language_split(found.articles, found.model)
@@ -628,9 +627,9 @@ def report(story_id: int | None, inputs: tuple[str, ...], all_stories: bool, htm
       newsprism report --input reports/*.jsonl --json | jq '.conflicts'
       newsprism report --all --html-dir reports/ --db ./store      # then open reports/index.html
     """
-    from api import render
-    from api.service import Service, report_of, write_story_reports
-    from engine import report as reports
+    from newsprism.api import render
+    from newsprism.api.service import Service, report_of, write_story_reports
+    from newsprism.engine import report as reports
 
     groups = load_outlet_groups(groups_file)
     if all_stories:
@@ -671,7 +670,7 @@ def prune(before: str, yes: bool, db: str | None, as_json: bool) -> None:
     Example:
       newsprism prune --before 2024-01-01 --db ./store --yes
     """
-    from engine.clean import normalize_date
+    from newsprism.engine.clean import normalize_date
 
     bound = _date_bound(before, normalize_date)
     newsroom = open_newsroom(db)
@@ -695,7 +694,7 @@ def ray_job():
         import ray  # noqa: F401
     except ImportError as exc:
         raise click.ClickException("the ray engine needs Ray: pip install 'newsprism[ray]'") from exc
-    from index import rayjob
+    from newsprism.index import rayjob
 
     return rayjob
 
@@ -812,8 +811,7 @@ def serve(db: str | None, host: str, port: int, allow_open_writes: bool, groups_
         click.echo(f"warning: serving on {host} without an API key: anyone who can reach port {port} can add, "
                    f"edit and delete articles (--allow-open-writes)", err=True)
     import uvicorn
-
-    from api.http import create_app
+    from newsprism.api.http import create_app
 
     uvicorn.run(create_app(settings), host=host, port=port, workers=1)
 
@@ -840,7 +838,7 @@ def demo(db: str, fresh: bool) -> None:
     Example:
       newsprism demo --db /tmp/demo --fresh
     """
-    from api.demo import run_demo
+    from newsprism.api.demo import run_demo
 
     run_demo(db, fresh)
 

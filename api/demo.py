@@ -8,15 +8,14 @@ from importlib import resources
 from pathlib import Path
 
 import click
-
-from engine.parse import read_paths
+from newsprism.engine.parse import read_paths
 
 DEMO_QUERIES = ("ferry capsized and passengers died", "interest rate decision and inflation",
                 "customer payment data exposed in a hack")
 
 
 def corpus_path() -> Path:
-    return Path(str(resources.files("engine") / "demo" / "corpus.jsonl"))
+    return Path(str(resources.files("newsprism.engine") / "demo" / "corpus.jsonl"))
 
 
 def heading(text: str) -> None:
@@ -25,11 +24,11 @@ def heading(text: str) -> None:
 
 
 def run_demo(db: str, fresh: bool) -> None:
-    from api.service import Service, write_story_reports
-    from engine.analysis import format_summary, summarize
-    from engine.claims import align, format_table
-    from engine.config import load_settings
-    from index.newsroom import Newsroom
+    from newsprism.api.service import Service, write_story_reports
+    from newsprism.engine.analysis import format_summary, summarize
+    from newsprism.engine.claims import align, format_table
+    from newsprism.engine.config import load_settings
+    from newsprism.index.newsroom import Newsroom
 
     if fresh and Path(db).exists():
         shutil.rmtree(db)
@@ -71,7 +70,7 @@ def run_demo(db: str, fresh: bool) -> None:
     click.echo(f"{len(stories)} story reports beside it (story-<id>.html); open them in a browser")
 
     heading("The newsroom in a browser")
-    groups = Path(str(resources.files("engine") / "demo" / "outlet-groups.toml"))
+    groups = Path(str(resources.files("newsprism.engine") / "demo" / "outlet-groups.toml"))
     click.echo(f"newsprism serve --db {shlex.quote(db)}")
     click.echo("then open http://127.0.0.1:8000/  (stories, search, conflicts, articles, curation)")
     click.echo(f"(with --groups {shlex.quote(str(groups))}: blind spots and filters by outlet group)")

@@ -24,8 +24,7 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
-
-from engine.report import (
+from newsprism.engine.report import (
     CONFLICT_LABEL,
     KIND_LABEL,
     date_span,

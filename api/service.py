@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine import report as reports
-from engine.analysis import compare, paginate, summarize
-from engine.config import Settings
-from engine.groups import OutletGroups
-from engine.records import Article
-from index.store import Filters
+from newsprism.engine import report as reports
+from newsprism.engine.analysis import compare, paginate, summarize
+from newsprism.engine.config import Settings
+from newsprism.engine.groups import OutletGroups
+from newsprism.engine.records import Article
+from newsprism.index.store import Filters
 
 SORTS = ("largest", "newest")
 INBOX_PAGE = 25
@@ -199,7 +199,7 @@ class Service:
 
     def report_text(self, story_id: int, format: str, all_conflicts: bool = False) -> str:
         """The report as one self-contained HTML page (`html`) or Markdown (`md`), cached beside its data."""
-        from api import render
+        from newsprism.api import render
 
         data = self.report(story_id, all_conflicts=all_conflicts)
         draw = render.report_html if format == "html" else reports.to_markdown
@@ -338,7 +338,7 @@ def prepare_items(items, settings: Settings, embedder) -> Inputs:
 
     Items that cannot be read, or dated outside `settings.date_range()`, come back in `rejected` with why (the
     caller decides whether none is an error)."""
-    from engine.pipeline import prepare
+    from newsprism.engine.pipeline import prepare
 
     articles, rejected = prepare(items, embedder.encode, settings.max_article_chars, settings.near_copy_jaccard,
                                  settings.canonical_outlet, settings.date_range())
@@ -352,8 +352,8 @@ def story_or_files(settings: Settings, story_id: int | None, paths: Sequence[str
     if (story_id is None) == (not paths):
         raise Invalid("give a STORY_ID or --input FILE... (one of them)")
     if paths:
-        from engine.embed import get_embedder
-        from engine.parse import read_paths
+        from newsprism.engine.embed import get_embedder
+        from newsprism.engine.parse import read_paths
 
         return prepare_items(read_paths(paths), settings, get_embedder(settings.model, settings.batch_size))
     service = Service(newsroom_factory())
@@ -387,7 +387,7 @@ def write_story_reports(service: Service, folder: str, groups: OutletGroups | No
 
     Shared by `report --all` and the demo tour; returns the overview data with "index", the page's path.
     """
-    from api import render
+    from newsprism.api import render
 
     groups = groups if groups is not None else service.groups
     out = Path(folder)

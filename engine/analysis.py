@@ -9,10 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import numpy as np
-
-from engine.config import DEFAULT_MODEL
-from engine.records import Article
-from engine.summarize import Summarizer, SummaryParams
+from newsprism.engine.config import DEFAULT_MODEL
+from newsprism.engine.records import Article
+from newsprism.engine.summarize import Summarizer, SummaryParams
 
 # Models that only understand English; with any other model every language takes part.
 ENGLISH_ONLY_MODELS = {DEFAULT_MODEL}
@@ -46,7 +45,7 @@ def summarize(articles: list[Article], model: str, words: int | None = None, sen
     usable, warnings = language_split(articles, model)
     carried: dict = {}
     if len({a.outlet for a in usable}) > 1:
-        from engine.claims import align
+        from newsprism.engine.claims import align
 
         claims = claims if claims is not None else align(usable).to_dict()
         carried = {(m["article_id"], m["position"]): c for c in claims["claims"] for m in c["members"]}
@@ -67,7 +66,7 @@ def summarize(articles: list[Article], model: str, words: int | None = None, sen
 def compare(articles: list[Article], model: str, all_conflicts: bool = False) -> dict:
     """The claims table of a set of articles: claims with support, conflicts (with `all_conflicts` also the
     possible ones below the confidence threshold), revisions, single-outlet claims."""
-    from engine.claims import align
+    from newsprism.engine.claims import align
 
     usable, warnings = language_split(articles, model)
     return {**align(usable).to_dict(all_conflicts), "warnings": warnings}

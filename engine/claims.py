@@ -41,10 +41,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from engine import facts
-from engine.records import Article, Sentence
-from engine.sameclaim import SameClaim
+from newsprism.engine import facts
+from newsprism.engine.records import Article, Sentence
+from newsprism.engine.sameclaim import SameClaim
 
 KIND_ORDER = {"consensus": 0, "corroborated": 1, "single-source": 2}
 # Conflicts at or above this confidence are shown by default (CLI, API, report); the rest are "possible",

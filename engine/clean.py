@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlparse
 
-from engine.limits import MAX_DATE_CHARS, MAX_ID_CHARS, MAX_OUTLET_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
-from engine.parse import html_to_text
-from engine.records import Article, RawItem, Rejection
+from newsprism.engine.limits import MAX_DATE_CHARS, MAX_ID_CHARS, MAX_OUTLET_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+from newsprism.engine.parse import html_to_text
+from newsprism.engine.records import Article, RawItem, Rejection
 
 TEXT_FIELDS = ("text", "body", "content", "article", "story", "description", "summary")
 TITLE_FIELDS = ("title", "headline", "heading")

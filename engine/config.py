@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from engine.clean import DateRange
+from newsprism.engine.clean import DateRange
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 MASK = "(set)"  # what every output shows for a secret that has a value

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from engine.limits import MAX_DIFF_SENTENCES, MAX_DIFF_TOKENS
-from engine.sentences import split_sentences
+from newsprism.engine.limits import MAX_DIFF_SENTENCES, MAX_DIFF_TOKENS
+from newsprism.engine.sentences import split_sentences
 
 PAIR_RATIO = 0.5
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*%?|\w+(?:['’]\w+)*|[^\w\s]")

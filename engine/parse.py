@@ -14,8 +14,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from engine.limits import MAX_PAGE_BYTES, MAX_PAGE_TAGS
-from engine.records import RawItem, Rejection
+from newsprism.engine.limits import MAX_PAGE_BYTES, MAX_PAGE_TAGS
+from newsprism.engine.records import RawItem, Rejection
 
 JSON_EXT = {".json"}
 JSONL_EXT = {".jsonl", ".ndjson"}

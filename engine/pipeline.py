@@ -10,12 +10,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-
-from engine.clean import DateRange, drop_boilerplate, is_short_line, line_key, paragraphs_of, to_article
-from engine.dedupe import sentence_key
-from engine.limits import MAX_SENTENCES_PER_ARTICLE, MAX_SENTENCES_PER_REQUEST, OverLimit
-from engine.records import Article, RawItem, Rejection, Sentence
-from engine.sentences import split_sentences
+from newsprism.engine.clean import DateRange, drop_boilerplate, is_short_line, line_key, paragraphs_of, to_article
+from newsprism.engine.dedupe import sentence_key
+from newsprism.engine.limits import MAX_SENTENCES_PER_ARTICLE, MAX_SENTENCES_PER_REQUEST, OverLimit
+from newsprism.engine.records import Article, RawItem, Rejection, Sentence
+from newsprism.engine.sentences import split_sentences
 
 TITLE_CLIP = 110
 
@@ -162,7 +161,7 @@ def article_vector(article: Article) -> np.ndarray | None:
 
 def mark_copies(articles: list[Article], threshold: float) -> list[Article]:
     """Flag articles that re-run an earlier one (same or nearly the same text) with `copy_of`."""
-    from engine.dedupe import resemblance, shingles
+    from newsprism.engine.dedupe import resemblance, shingles
 
     seen: list[tuple[Article, set[int]]] = []
     for article in sorted(articles, key=lambda a: (a.published or "", a.id)):

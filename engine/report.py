@@ -22,11 +22,11 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
-from engine.analysis import language_split, summarize
-from engine.claims import align
-from engine.groups import OutletGroups
-from engine.pipeline import embed, split
-from engine.records import Article
+from newsprism.engine.analysis import language_split, summarize
+from newsprism.engine.claims import align
+from newsprism.engine.groups import OutletGroups
+from newsprism.engine.pipeline import embed, split
+from newsprism.engine.records import Article
 
 SCHEMA = 1
 SUMMARY_WORDS = 150

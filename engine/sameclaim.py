@@ -243,7 +243,7 @@ def feature_matrix(
 @lru_cache(maxsize=1)
 def shipped_reader():
     """The shipped pair reader, loaded once per process on first use (a second MiniLM in memory, ~90 MB)."""
-    from engine.pairreader import PairReader
+    from newsprism.engine.pairreader import PairReader
 
     return PairReader()
 

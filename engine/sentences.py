@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from newsprism.engine.limits import MAX_SENTENCE_CHARS
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
-
-from engine.limits import MAX_SENTENCE_CHARS
 
 # Abbreviations common in news that the trained English model lacks or misses (lower-case, no dot).
 NEWS_ABBREVIATIONS = {

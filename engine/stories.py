@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-
-from engine.config import Settings
-from engine.records import Article
-from engine.summarize import strip_dateline
+from newsprism.engine.config import Settings
+from newsprism.engine.records import Article
+from newsprism.engine.summarize import strip_dateline
 
 DAY = 86400.0
 LABEL_CLIP = 110

@@ -19,9 +19,8 @@ from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 import numpy as np
+from newsprism.engine.records import Article, Sentence
 from nltk.stem.porter import PorterStemmer
-
-from engine.records import Article, Sentence
 
 STOPWORDS: frozenset[str] = frozenset({
     "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are",

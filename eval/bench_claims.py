@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+from newsprism.engine import facts, sameclaim
+from newsprism.engine.claims import align
+from newsprism.engine.records import Article, Sentence
+from newsprism.engine.sentences import split_sentences
 
-from engine import facts, sameclaim
-from engine.claims import align
-from engine.records import Article, Sentence
-from engine.sentences import split_sentences
 from eval.machine import cpu_model
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories" / "fnc1_story_clusters.jsonl"
@@ -62,7 +62,7 @@ def embed(articles: list[Article]) -> None:
     if cache.exists():
         vectors = np.load(cache)
     else:
-        from engine.embed import get_embedder
+        from newsprism.engine.embed import get_embedder
 
         started = time.perf_counter()
         vectors = get_embedder().encode(texts)

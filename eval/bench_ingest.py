@@ -18,13 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.config import load_settings
-from engine.dedupe import sentence_key
-from engine.embed import get_embedder
-from engine.parse import read_paths
-from engine.pipeline import clean, normalize, split
+from newsprism.engine.config import load_settings
+from newsprism.engine.dedupe import sentence_key
+from newsprism.engine.embed import get_embedder
+from newsprism.engine.parse import read_paths
+from newsprism.engine.pipeline import clean, normalize, split
+from newsprism.index.newsroom import Newsroom
+
 from eval.machine import cpu_model
-from index.newsroom import Newsroom
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories" / "fnc1_story_clusters.jsonl"
 

@@ -24,10 +24,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from newsprism.index.ann.ivfpq import IVFPQANN, lists_for, training_size
 
 from eval.bench_search import DEFAULT_DATA, anchors, recall, synthesize
 from eval.machine import cpu_model
-from index.ann.ivfpq import IVFPQANN, lists_for, training_size
 
 K = 10
 SEED = 7

@@ -53,10 +53,10 @@ def corpus(path: Path, n: int) -> list[dict]:
 
 def build_store(folder: Path, articles: list[dict]) -> int:
     """Ingest the articles and merge every story into the largest one; returns that story's id."""
-    from api.service import Service
-    from engine.config import load_settings
-    from engine.parse import read_paths
-    from index.newsroom import Newsroom
+    from newsprism.api.service import Service
+    from newsprism.engine.config import load_settings
+    from newsprism.engine.parse import read_paths
+    from newsprism.index.newsroom import Newsroom
 
     source = folder.parent / f"{folder.name}-input.jsonl"
     source.write_text("\n".join(json.dumps(a) for a in articles))
@@ -125,7 +125,8 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSPRISM_")}
     env["HF_HUB_OFFLINE"] = "1"
     log = (args.work / "server.log").open("w")
-    server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--db", str(folder), "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "newsprism.api.cli", "serve", "--db", str(folder),
+                               "--port", str(port)],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -20,11 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.config import load_settings
-from engine.parse import read_paths
+from newsprism.engine.config import load_settings
+from newsprism.engine.parse import read_paths
+from newsprism.index.newsroom import Newsroom
+
 from eval.bench_ingest import DEFAULT_DATA, sample
 from eval.machine import cpu_model
-from index.newsroom import Newsroom
 
 
 def fresh(folder: Path, name: str) -> Newsroom:
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from index import rayjob
+    from newsprism.index import rayjob
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,10 +28,10 @@ from typing import Any
 
 import faiss
 import numpy as np
+from newsprism.index.ann import ANN, HNSWANN, FlatANN
+from newsprism.index.ann import hnsw as hnsw_defaults
 
 from eval.machine import cpu_model
-from index.ann import ANN, HNSWANN, FlatANN
-from index.ann import hnsw as hnsw_defaults
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "stories" / "fnc1_story_clusters.jsonl"

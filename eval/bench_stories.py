@@ -24,8 +24,8 @@ import time
 from collections import Counter
 
 import numpy as np
+from newsprism.engine.stories import StoryClusterer, StoryFeatures, StoryParams
 
-from engine.stories import StoryClusterer, StoryFeatures, StoryParams
 from eval.machine import cpu_model
 from eval.stories import scores
 
@@ -80,7 +80,7 @@ def synthetic_stream(n: int, per_day: float, seed: int = 7) -> tuple[list[StoryF
 
 def baseline_ms(features: list[StoryFeatures], repeats: int = 2000) -> float:
     """Milliseconds for the reference unit of work per article (see the module docstring)."""
-    from engine.stories import TermStats
+    from newsprism.engine.stories import TermStats
 
     rng = np.random.default_rng(3)
     centroids = rng.standard_normal((1000, DIM)).astype(np.float32)

@@ -21,15 +21,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from newsprism.engine.config import load_settings
+from newsprism.engine.records import RawItem
+from newsprism.engine.stories import StoryParams
+from newsprism.index.ingest import Ingestor
+from newsprism.index.newsroom import Newsroom
+from newsprism.index.stories import StoryKeeper
 
-from engine.config import load_settings
-from engine.records import RawItem
-from engine.stories import StoryParams
 from eval.bench_ingest import DEFAULT_DATA
 from eval.machine import cpu_model
-from index.ingest import Ingestor
-from index.newsroom import Newsroom
-from index.stories import StoryKeeper
 
 DIM = 384
 PER_ARTICLE = 20

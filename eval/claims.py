@@ -23,8 +23,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-
-from engine import sameclaim
+from newsprism.engine import sameclaim
 
 METRICS = ("accuracy", "precision", "recall", "f1")
 SYSTEMS = ("newsprism", "first_tier", "cosine_only", "majority")

@@ -30,12 +30,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-
-from engine import claims
-from engine.claims import align
-from engine.clean import normalize_date
-from engine.records import Article, Sentence
-from engine.sentences import split_sentences
+from newsprism.engine import claims
+from newsprism.engine.claims import align
+from newsprism.engine.clean import normalize_date
+from newsprism.engine.records import Article, Sentence
+from newsprism.engine.sentences import split_sentences
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
 SOURCES = {"duc": Path("/work/cache/conflicts/duc2006.jsonl"), "fnc": DATA / "fnc1_story_clusters.jsonl",
@@ -79,7 +78,7 @@ def embed(articles: list[Article], cache: Path, label: str) -> None:
     if path.exists():
         vectors = np.load(path)
     else:
-        from engine.embed import get_embedder
+        from newsprism.engine.embed import get_embedder
 
         started, done = time.perf_counter(), [0]
 

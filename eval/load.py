@@ -80,7 +80,7 @@ def start_server(store: str, port: int, key: str, log_path: Path) -> subprocess.
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSPRISM_")}
     env.update(NEWSPRISM_API_KEY=key, HF_HUB_OFFLINE="1")
     log = log_path.open("w")
-    return subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--db", store, "--host", "127.0.0.1",
+    return subprocess.Popen([sys.executable, "-m", "newsprism.api.cli", "serve", "--db", store, "--host", "127.0.0.1",
                              "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
 
 

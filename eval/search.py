@@ -17,9 +17,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from engine.config import load_settings
-from engine.parse import read_paths
-from index.newsroom import Newsroom
+from newsprism.engine.config import load_settings
+from newsprism.engine.parse import read_paths
+from newsprism.index.newsroom import Newsroom
 
 MODES = ("semantic", "keyword", "hybrid")
 _WORD = re.compile(r"[A-Za-z][\w'-]+|\d[\d.,]*\d|\d")

@@ -25,13 +25,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-
-from engine.config import load_settings
-from engine.dedupe import band_keys, resemblance, sentence_key, shingles
-from engine.parse import read_paths
-from engine.pipeline import clean, embed, normalize, outlet_line_counts, split
-from engine.records import Article, RawItem
-from engine.stories import StoryClusterer, StoryParams, story_features
+from newsprism.engine.config import load_settings
+from newsprism.engine.dedupe import band_keys, resemblance, sentence_key, shingles
+from newsprism.engine.parse import read_paths
+from newsprism.engine.pipeline import clean, embed, normalize, outlet_line_counts, split
+from newsprism.engine.records import Article, RawItem
+from newsprism.engine.stories import StoryClusterer, StoryParams, story_features
 
 CACHE = Path(os.environ.get("NEWSPRISM_STORIES_CACHE") or (
     "/work/cache/stories" if Path("/work/cache").is_dir() else "/tmp/newsprism-stories-cache"))
@@ -92,7 +91,7 @@ class VectorCache:
 
     def encode(self, texts: list[str], progress=None) -> np.ndarray:
         """Vectors of the texts: cached ones looked up, the rest encoded and saved."""
-        from engine.embed import get_embedder
+        from newsprism.engine.embed import get_embedder
 
         keys = [sentence_key(t) for t in texts]
         missing = list({k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items())
@@ -189,7 +188,7 @@ def evaluate_store(path: str, gold: dict[str, str]) -> dict:
     import shutil
     import tempfile
 
-    from index.newsroom import Newsroom
+    from newsprism.index.newsroom import Newsroom
 
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     order = sorted(range(len(rows)), key=lambda i: (rows[i].get("date") or rows[i].get("published") or "", i))

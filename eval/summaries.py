@@ -27,14 +27,14 @@ from pathlib import Path
 
 import nltk
 import numpy as np
+from newsprism.engine.analysis import summarize as product_summary
+from newsprism.engine.config import DEFAULT_MODEL, Settings
+from newsprism.engine.embed import get_embedder
+from newsprism.engine.pipeline import mark_copies
+from newsprism.engine.records import Article, Sentence
+from newsprism.engine.sentences import split_sentences, write_punkt_tab
+from newsprism.engine.summarize import CentroidSummarizer, Summarizer, SummaryParams, clear_caches
 
-from engine.analysis import summarize as product_summary
-from engine.config import DEFAULT_MODEL, Settings
-from engine.embed import get_embedder
-from engine.pipeline import mark_copies
-from engine.records import Article, Sentence
-from engine.sentences import split_sentences, write_punkt_tab
-from engine.summarize import CentroidSummarizer, Summarizer, SummaryParams, clear_caches
 from eval.machine import cpu_model
 
 CACHE = Path(os.environ.get("NEWSPRISM_EVAL_CACHE", "/work/cache/summaries"))
@@ -228,7 +228,7 @@ def speed(topics: list[dict], words: int, params: SummaryParams, n_articles: int
     summarizer alone, and sumy LexRank, on the same large story; embedding and parsing are not timed."""
     from dataclasses import replace
 
-    from engine.claims import align
+    from newsprism.engine.claims import align
 
     articles = speed_story(topics, n_articles)
     n_sentences = sum(len(a.body()) for a in articles)

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from newsprism.engine import pairreader
 from safetensors.torch import save_file
 from torch import nn
 
-from engine import pairreader
 from eval.claims import load_pairs, stratified_folds
 
 

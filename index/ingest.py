@@ -14,15 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-
-from engine import pipeline
-from engine.config import Settings
-from engine.dedupe import band_keys, resemblance, sentence_key, shingles
-from engine.embed import Embedder
-from engine.limits import MAX_VERSIONS_PER_ARTICLE
-from engine.records import Article, RawItem, Rejection
-from index.store import Store, to_blob
-from index.vectors import VectorCache
+from newsprism.engine import pipeline
+from newsprism.engine.config import Settings
+from newsprism.engine.dedupe import band_keys, resemblance, sentence_key, shingles
+from newsprism.engine.embed import Embedder
+from newsprism.engine.limits import MAX_VERSIONS_PER_ARTICLE
+from newsprism.engine.records import Article, RawItem, Rejection
+from newsprism.index.store import Store, to_blob
+from newsprism.index.vectors import VectorCache
 
 
 @dataclass

@@ -14,20 +14,19 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-
-from engine import search as ranking
-from engine.analysis import compare
-from engine.clean import clean_field
-from engine.config import Settings
-from engine.diff import diff_versions
-from engine.embed import Embedder, get_embedder
-from engine.limits import MAX_NEIGHBOURS, MAX_SEARCH_DEPTH, MAX_SENTENCES_PER_REQUEST, OverLimit
-from engine.records import Article, RawItem, Rejection, Sentence
-from engine.stories import Story, StoryParams, TermStats, story_features
-from index.ingest import Ingestor, IngestReport
-from index.store import Filters, Store, from_blob
-from index.stories import StoryKeeper, iso
-from index.vectors import VectorCache
+from newsprism.engine import search as ranking
+from newsprism.engine.analysis import compare
+from newsprism.engine.clean import clean_field
+from newsprism.engine.config import Settings
+from newsprism.engine.diff import diff_versions
+from newsprism.engine.embed import Embedder, get_embedder
+from newsprism.engine.limits import MAX_NEIGHBOURS, MAX_SEARCH_DEPTH, MAX_SENTENCES_PER_REQUEST, OverLimit
+from newsprism.engine.records import Article, RawItem, Rejection, Sentence
+from newsprism.engine.stories import Story, StoryParams, TermStats, story_features
+from newsprism.index.ingest import Ingestor, IngestReport
+from newsprism.index.store import Filters, Store, from_blob
+from newsprism.index.stories import StoryKeeper, iso
+from newsprism.index.vectors import VectorCache
 
 EXACT_FILTERED_MAX = 50_000  # a filter this selective is searched exactly over its own vectors
 ANALYSES_CACHED = 64  # story analyses (claims, summaries, reports) kept for the current store generation

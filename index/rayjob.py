@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-from engine import parse, pipeline
-from engine.config import Settings
-from engine.records import Article, RawItem, Rejection, Sentence
-from index.ingest import Ingestor, IngestReport
-from index.stories import StoryKeeper
+from newsprism.engine import parse, pipeline
+from newsprism.engine.config import Settings
+from newsprism.engine.records import Article, RawItem, Rejection, Sentence
+from newsprism.index.ingest import Ingestor, IngestReport
+from newsprism.index.stories import StoryKeeper
 
 CHUNK = 32  # input items per Ray row: enough rows to keep every worker busy, enough sentences per encode call
 LIGHT_CPUS = 0.25  # read, plan and prepare tasks: parsing and regexes, light next to the model
@@ -130,8 +129,7 @@ class EmbedStage:
     def __init__(self, model: str, batch_size: int, threads: int, folder: str | None = None) -> None:
         import ray
         import torch
-
-        from engine.embed import Embedder
+        from newsprism.engine.embed import Embedder
 
         if threads:
             torch.set_num_threads(threads)
@@ -374,7 +372,7 @@ def _land(newsroom, parts: Iterable[Part], plan: Plan, report: IngestReport,
 
 
 def _story_params(settings: Settings):
-    from engine.stories import StoryParams
+    from newsprism.engine.stories import StoryParams
 
     return StoryParams.from_settings(settings)
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from index.schema import SCHEMA, SCHEMA_VERSION
+from newsprism.index.schema import SCHEMA, SCHEMA_VERSION
 
 DB_FILE = "newsprism.sqlite"
 

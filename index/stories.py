@@ -16,9 +16,8 @@ import sqlite3
 from datetime import UTC, datetime
 
 import numpy as np
-
-from engine.records import Article
-from engine.stories import (
+from newsprism.engine.records import Article
+from newsprism.engine.stories import (
     DAY,
     Story,
     StoryClusterer,
@@ -29,7 +28,7 @@ from engine.stories import (
     key_vector,
     story_features,
 )
-from index.store import from_blob, to_blob
+from newsprism.index.store import from_blob, to_blob
 
 
 def stories_version(conn: sqlite3.Connection) -> int:

@@ -22,10 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-
-from index import ann
-from index.ann.base import fsync_dir
-from index.store import Store
+from newsprism.index import ann
+from newsprism.index.ann.base import fsync_dir
+from newsprism.index.store import Store
 
 TABLES = {"sentences": "vectors", "articles": "articles"}
 STATE_FILE = "faiss.json"

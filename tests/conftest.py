@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from api.cli import cli
+from newsprism.api.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"  # read-only data beside a working checkout; a user's clone has none

@@ -1,7 +1,7 @@
 """Adversarial 200k-character inputs against every text-facing pattern and function (run in a child process).
 
 `python -m tests.linear_check patterns|functions [SIZE]` prints one JSON line per case, as it goes:
-{"case": "engine.parse._DATE_LINE", "input": "' ' x 200000", "seconds": 0.01}; a case over SLOW
+{"case": "newsprism.engine.parse._DATE_LINE", "input": "' ' x 200000", "seconds": 0.01}; a case over SLOW
 seconds is timed on a quarter of the input as well (`quarter_seconds`), so growth shows apart from
 how loaded the machine is. A quadratic case grows 16x, a stall shows as the last line before the
 parent's timeout.
@@ -51,20 +51,20 @@ def patterns() -> dict[str, re.Pattern]:
     """Every compiled pattern at module level in engine/ (lists and dicts of patterns too)."""
     found: dict[str, re.Pattern] = {}
     for info in pkgutil.iter_modules([str(ENGINE)]):
-        module = importlib.import_module(f"engine.{info.name}")
+        module = importlib.import_module(f"newsprism.engine.{info.name}")
         for name, value in vars(module).items():
             items = value.items() if isinstance(value, dict) else enumerate(value) \
                 if isinstance(value, list | tuple) else [(None, value)]
             for key, item in items:
                 if isinstance(item, re.Pattern):
-                    found[f"engine.{info.name}.{name}" + (f"[{key!r}]" if key is not None else "")] = item
+                    found[f"newsprism.engine.{info.name}.{name}" + (f"[{key!r}]" if key is not None else "")] = item
     return found
 
 
 def functions() -> dict[str, Callable[[str], object]]:
     """The engine's entry points that take raw text, each wrapped to take one string."""
-    from engine import clean, diff, facts, parse, sameclaim, search, sentences, summarize
-    from engine.records import RawItem
+    from newsprism.engine import clean, diff, facts, parse, sameclaim, search, sentences, summarize
+    from newsprism.engine.records import RawItem
 
     def read(ext: str) -> Callable[[str], object]:
         return lambda text: list(parse.read_bytes(text.encode("utf-8", "replace"), "input", ext))
@@ -96,7 +96,7 @@ def functions() -> dict[str, Callable[[str], object]]:
 def run(kind: str, size: int) -> None:
     cases = patterns() if kind == "patterns" else functions()
     if kind == "functions":  # dateparser loads its language data on first use: a one-time cost, not the input's
-        from engine.clean import normalize_date
+        from newsprism.engine.clean import normalize_date
 
         for warm in ("5 March 2025", "date:", "p.m."):
             normalize_date(warm)

@@ -8,8 +8,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
-
-from index.ann import ANN, HNSWANN, FlatANN, create, load
+from newsprism.index.ann import ANN, HNSWANN, FlatANN, create, load
 
 DIM = 64
 BACKENDS = [FlatANN, HNSWANN]

@@ -19,10 +19,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 from fastapi.testclient import TestClient
+from newsprism.api.http import create_app
+from newsprism.api.http.models import LETTER, date_pattern
+from newsprism.engine.config import Settings
 
-from api.http import create_app
-from api.http.models import LETTER, date_pattern
-from engine.config import Settings
 from tests.conftest import cli_json
 
 KEY = "test-key-0123456789"

@@ -57,7 +57,7 @@ def server(tmp_path_factory, demo_articles: list[dict]) -> Iterator[Served]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSPRISM_")}
     env.update(NEWSPRISM_API_KEY=KEY, NEWSPRISM_MAX_BATCH="20", HF_HUB_OFFLINE="1")
     log = (folder / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--db", str(folder / "store"),
+    proc = subprocess.Popen([sys.executable, "-m", "newsprism.api.cli", "serve", "--db", str(folder / "store"),
                              "--host", "127.0.0.1", "--port", str(port)], cwd=Path(__file__).parents[1], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from engine import facts, pipeline
-from engine.claims import Alignment, align, compare_sentences, format_table
-from engine.records import Article, RawItem
+from newsprism.engine import facts, pipeline
+from newsprism.engine.claims import Alignment, align, compare_sentences, format_table
+from newsprism.engine.records import Article, RawItem
 
 DEMO = Path(__file__).resolve().parents[1] / "engine" / "demo"
 TRUTH = json.loads((DEMO / "truth.json").read_text())
@@ -26,7 +25,7 @@ STORIES = [s["key"] for s in TRUTH["stories"]]
 
 @pytest.fixture(scope="module")
 def embedder():
-    from engine.embed import get_embedder
+    from newsprism.engine.embed import get_embedder
 
     return get_embedder()
 

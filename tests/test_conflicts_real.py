@@ -13,11 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from engine import facts
-from engine.claims import CONFIDENCE_THRESHOLD, align
-from engine.records import Article, Sentence
-from engine.sentences import split_sentences
+from newsprism.engine import facts
+from newsprism.engine.claims import CONFIDENCE_THRESHOLD, align
+from newsprism.engine.records import Article, Sentence
+from newsprism.engine.sentences import split_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -144,7 +143,7 @@ def test_two_people_with_a_like_name_are_only_possible():
 
 @pytest.fixture(scope="module")
 def embedder():
-    from engine.embed import get_embedder
+    from newsprism.engine.embed import get_embedder
 
     return get_embedder()
 
@@ -195,7 +194,8 @@ def test_cli_all_conflicts_flag(tmp_path):
     path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     out = {}
     for flag in ([], ["--all-conflicts"]):
-        done = subprocess.run([sys.executable, "-m", "api.cli", "compare", "--input", str(path), "--json", *flag],
+        done = subprocess.run([sys.executable, "-m", "newsprism.api.cli", "compare", "--input", str(path), "--json",
+                               *flag],
                               cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
         out[bool(flag)] = json.loads(done.stdout)

@@ -20,12 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from newsprism.api.http import create_app
+from newsprism.engine.clean import _CONTROL
+from newsprism.engine.config import load_settings
+from newsprism.engine.limits import MAX_SEARCH_DEPTH, MAX_SENTENCES_PER_REQUEST, MAX_VERSIONS_PER_ARTICLE
+from newsprism.index.newsroom import Newsroom
 
-from api.http import create_app
-from engine.clean import _CONTROL
-from engine.config import load_settings
-from engine.limits import MAX_SEARCH_DEPTH, MAX_SENTENCES_PER_REQUEST, MAX_VERSIONS_PER_ARTICLE
-from index.newsroom import Newsroom
 from tests.conftest import run_cli
 from tests.linear_check import GROWTH, SLOW
 
@@ -58,7 +58,7 @@ def server(tmp_path_factory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("hardened")
     port = free_port()
     log = (folder / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--db", str(folder / "store"),
+    proc = subprocess.Popen([sys.executable, "-m", "newsprism.api.cli", "serve", "--db", str(folder / "store"),
                              "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT,
                             env=clean_env(NEWSPRISM_MAX_HEAVY_READS="1"), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -111,9 +111,9 @@ def test_every_text_pattern_is_linear_on_200k_adversarial_characters() -> None:
     rows = run_battery("patterns")
     cases = {r["case"] for r in rows}
     # found, not listed: the HTML, Markdown, date-line, boilerplate, fact and summary patterns are all in
-    for name in ("engine.parse._DATE_LINE", "engine.parse._MD_LINK", "engine.clean._LOOKS_HTML",
-                 "engine.clean._BOILERPLATE_RULES[0]", "engine.facts._TOKEN_RE", "engine.summarize._DATELINE"):
-        assert name in cases
+    for name in ("parse._DATE_LINE", "parse._MD_LINK", "clean._LOOKS_HTML", "clean._BOILERPLATE_RULES[0]",
+                 "facts._TOKEN_RE", "summarize._DATELINE"):
+        assert f"newsprism.engine.{name}" in cases
 
 
 def test_every_text_function_is_linear_on_200k_adversarial_characters() -> None:
@@ -123,8 +123,8 @@ def test_every_text_function_is_linear_on_200k_adversarial_characters() -> None:
 
 
 def test_markup_still_reads_as_paragraphs() -> None:
-    from engine.clean import clean_text
-    from engine.parse import html_to_text
+    from newsprism.engine.clean import clean_text
+    from newsprism.engine.parse import html_to_text
 
     html = ("<div class='story'><h1>Ferry capsizes off Kellhaven</h1><p>At least 14 people died when the "
             "ferry <b>Aurora</b> capsized &amp; sank.</p><script>var ad = '<p>buy</p>';</script><!-- ad -->"
@@ -202,7 +202,7 @@ def test_year_9999_article_cannot_drag_the_story_clock(tmp_path: Path, demo_arti
 
 
 def raw(article: dict):
-    from engine.records import RawItem
+    from newsprism.engine.records import RawItem
 
     return RawItem(dict(article), article["id"])
 
@@ -303,7 +303,7 @@ def test_control_and_bidi_characters_never_reach_a_report(tmp_path: Path, demo_a
 
 # -- 13. safe by default ---------------------------------------------------------------------------------------
 def test_serve_off_loopback_without_a_key_refuses_unless_allowed(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "api.cli", "serve", "--db", str(tmp_path / "store"), "--host", "0.0.0.0",
+    cmd = [sys.executable, "-m", "newsprism.api.cli", "serve", "--db", str(tmp_path / "store"), "--host", "0.0.0.0",
            "--port", str(free_port())]
     refused = subprocess.run(cmd, cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "--allow-open-writes" in refused.stderr

@@ -185,7 +185,7 @@ def test_kill_mid_ingest_loses_nothing_committed(tmp_path, demo_articles):
                           + "\n")
     db = tmp_path / "store"
     env = dict(os.environ, NEWSPRISM_INGEST_BATCH="10", HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "ingest", str(many), "--db", str(db)], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "newsprism.api.cli", "ingest", str(many), "--db", str(db)], cwd=ROOT,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     count = 0

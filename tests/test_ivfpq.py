@@ -6,9 +6,8 @@ import sqlite3
 
 import numpy as np
 import pytest
-
-from index import ann
-from index.ann.ivfpq import IVFPQANN, build_parallel
+from newsprism.index import ann
+from newsprism.index.ann.ivfpq import IVFPQANN, build_parallel
 
 N, QUERIES, K = 4000, 50, 10
 PARAMS = {"ivfpq_m": 16}  # 16 bytes a code keeps training to seconds in the suite

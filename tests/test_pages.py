@@ -64,8 +64,8 @@ def server(demo_store, tmp_path_factory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSPRISM_")}
     env.update(NEWSPRISM_API_KEY=KEY, HF_HUB_OFFLINE="1")
     log = (folder / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--db", str(folder / "store"), "--port",
-                             str(port), "--groups", str(DEMO / "outlet-groups.toml")],
+    proc = subprocess.Popen([sys.executable, "-m", "newsprism.api.cli", "serve", "--db", str(folder / "store"),
+                             "--port", str(port), "--groups", str(DEMO / "outlet-groups.toml")],
                             cwd=Path(__file__).resolve().parents[1], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -290,9 +290,8 @@ def test_pages_have_headings_labels_and_work_by_keyboard(page, server):
 def test_reads_can_need_the_key(demo_store, tmp_path):
     """`pages_need_key`: every page sends the browser to the sign-in form first."""
     from fastapi.testclient import TestClient
-
-    from api.http import create_app
-    from engine.config import load_settings
+    from newsprism.api.http import create_app
+    from newsprism.engine.config import load_settings
 
     shutil.copytree(demo_store, tmp_path / "store")
     settings = load_settings({"store": str(tmp_path / "store"), "api_key": KEY, "pages_need_key": True})
@@ -311,9 +310,8 @@ def test_story_page_is_fresh_after_curation_and_lists_possible_conflicts(demo_st
     """One cache per store generation: a rename or a merge through the API shows on the next story page
     (nothing stale is served), and `all_conflicts` reaches the story page and the conflicts inbox."""
     from fastapi.testclient import TestClient
-
-    from api.http import create_app
-    from engine.config import load_settings
+    from newsprism.api.http import create_app
+    from newsprism.engine.config import load_settings
 
     shutil.copytree(demo_store, tmp_path / "store")
     with TestClient(create_app(load_settings({"store": str(tmp_path / "store")}))) as client:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from newsprism.engine import pairreader
 from safetensors.torch import save_file
 from torch import nn
-
-from engine import pairreader
 
 PAIRS = [
     ("Amrozi accused his brother of deliberately distorting his evidence.",

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from newsprism.engine.config import load_settings
+from newsprism.index import rayjob
+from newsprism.index.newsroom import Newsroom
 
-from engine.config import load_settings
-from index import rayjob
-from index.newsroom import Newsroom
 from tests.conftest import DEMO, ROOT, cli_json
 
 try:

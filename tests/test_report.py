@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 
 import pytest
+from newsprism.engine.groups import load_groups, parse_groups
+from newsprism.engine.report import date_span, md, plural, safe_url
 
-from engine.groups import load_groups, parse_groups
-from engine.report import date_span, md, plural, safe_url
 from tests.conftest import cli_json, run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -280,10 +280,10 @@ def test_renderer_helpers():
 
 def test_report_of_raw_articles_splits_and_embeds(biggest):
     """Articles straight from a request body (no sentences, no vectors) get both before the analysis."""
-    from engine.config import DEFAULT_MODEL
-    from engine.embed import get_embedder
-    from engine.records import Article
-    from engine.report import story_report, to_markdown
+    from newsprism.engine.config import DEFAULT_MODEL
+    from newsprism.engine.embed import get_embedder
+    from newsprism.engine.records import Article
+    from newsprism.engine.report import story_report, to_markdown
 
     articles = [Article(id=f"raw-{k}", text=a["text"], title=a["title"], outlet=a["outlet"],
                         published=a["published"], url=a["url"]) for k, a in enumerate(EVIL_ARTICLES)]

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from newsprism.engine import sameclaim
+from newsprism.engine.sameclaim import FEATURE_NAMES, SameClaim, feature_matrix, pair_features, token_info
 
-from engine import sameclaim
-from engine.sameclaim import FEATURE_NAMES, SameClaim, feature_matrix, pair_features, token_info
 from eval.claims import choose_threshold, fit_logistic, metrics
 
 Embed = Callable[[list[str]], np.ndarray]

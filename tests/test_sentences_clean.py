@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from engine.clean import drop_boilerplate, is_boilerplate, normalize_date
-from engine.parse import read_paths
-from engine.pipeline import clean, normalize, outlet_line_counts, split
-from engine.records import RawItem
-from engine.sentences import split_sentences
+from newsprism.engine.clean import drop_boilerplate, is_boilerplate, normalize_date
+from newsprism.engine.parse import read_paths
+from newsprism.engine.pipeline import clean, normalize, outlet_line_counts, split
+from newsprism.engine.records import RawItem
+from newsprism.engine.sentences import split_sentences
 
 HARD = (
     "The U.S. Army said on Dec. 27 that Gen. Mark Smith had met Mr. Jones in Washington. "

@@ -22,13 +22,13 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from newsprism.engine.config import load_settings
+from newsprism.engine.parse import read_paths
+from newsprism.engine.records import Rejection
+from newsprism.index import ann
+from newsprism.index.newsroom import Newsroom
+from newsprism.index.store import Store
 
-from engine.config import load_settings
-from engine.parse import read_paths
-from engine.records import Rejection
-from index import ann
-from index.newsroom import Newsroom
-from index.store import Store
 from tests.conftest import DEMO, ROOT, cli_json, run_cli
 from tests.test_api_server import free_port
 
@@ -47,7 +47,8 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 def cli_proc(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env or cli_env(), **kwargs)
+    return subprocess.Popen([sys.executable, "-m", "newsprism.api.cli", *args], cwd=ROOT, env=env or cli_env(),
+                            **kwargs)
 
 
 def write_jsonl(path: Path, articles: list[dict]) -> Path:
@@ -104,7 +105,7 @@ def test_prune_without_yes_refuses_off_a_terminal_and_asks_on_one(tmp_path, demo
     assert 0 < old < total
     prune = ("prune", "--before", "2025-03-05", "--db", str(db))
     # a script or cron line: stdin is a pipe (even one that says yes) -> refused, nothing removed
-    piped = subprocess.run([sys.executable, "-m", "api.cli", *prune], cwd=ROOT, env=cli_env(), input="y\n",
+    piped = subprocess.run([sys.executable, "-m", "newsprism.api.cli", *prune], cwd=ROOT, env=cli_env(), input="y\n",
                            capture_output=True, text=True, timeout=120)
     assert piped.returncode != 0 and "--yes" in piped.stderr and "not a terminal" in piped.stderr, piped.stderr
     assert f"{old} articles" in piped.stderr
@@ -181,7 +182,7 @@ def test_a_writer_rereads_story_state_another_writer_changed(tmp_path, demo_arti
                                                                                    "breach")}
 
     def writer_a():
-        from engine.records import RawItem
+        from newsprism.engine.records import RawItem
 
         for a in by_story["ferry"][:4]:  # A's first batch: one story
             yield RawItem(a, a["id"])

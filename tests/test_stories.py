@@ -7,10 +7,9 @@ import random
 
 import numpy as np
 import pytest
-
-from engine.pipeline import split
-from engine.records import Article
-from engine.stories import (
+from newsprism.engine.pipeline import split
+from newsprism.engine.records import Article
+from newsprism.engine.stories import (
     Story,
     StoryClusterer,
     StoryFeatures,
@@ -21,6 +20,7 @@ from engine.stories import (
     lead_label,
     story_features,
 )
+
 from eval.stories import scores
 
 DAY1 = "2024-03-04T{}:00Z"
@@ -83,7 +83,7 @@ EXPECTED = {"peru": {"peru-1", "peru-2", "peru-3"}, "ecb": {"ecb-1", "ecb-2", "e
 
 @pytest.fixture(scope="module")
 def embedder():
-    from engine.embed import get_embedder
+    from newsprism.engine.embed import get_embedder
 
     return get_embedder()
 

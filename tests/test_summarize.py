@@ -6,11 +6,10 @@ import re
 
 import numpy as np
 import pytest
-
-from engine.embed import get_embedder
-from engine.records import Article, Sentence
-from engine.sentences import split_sentences
-from engine.summarize import (
+from newsprism.engine.embed import get_embedder
+from newsprism.engine.records import Article, Sentence
+from newsprism.engine.sentences import split_sentences
+from newsprism.engine.summarize import (
     CentroidSummarizer,
     Summarizer,
     SummaryParams,
@@ -273,7 +272,7 @@ def test_exclusion_reason(text, reason):
 def test_exact_selection_beats_greedy_where_greedy_packs_badly():
     # Budget 10: greedy takes the densest sentence (6 words, 9 points) and nothing else fits; the exact
     # program takes the two 5-word sentences (14 points). Concepts are the texts' own bigrams.
-    from engine.summarize import _Candidate, _Objective, _Selector, content_bigrams, tokens
+    from newsprism.engine.summarize import _Candidate, _Objective, _Selector, content_bigrams, tokens
 
     texts = ["alpha beta gamma delta epsilon zeta", "kappa lambda mu nu xi", "omicron pi rho sigma tau"]
     article = Article(id="a", text=" ".join(texts), outlet="X")

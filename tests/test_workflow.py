@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from newsprism.api.http.app import create_app
+from newsprism.engine.config import load_settings
 
-from api.http.app import create_app
-from engine.config import load_settings
 from tests.conftest import DEMO, cli_json, run_cli
 
 FERRY_V1 = ("The passenger ferry Aurora capsized near Kellhaven on Monday, killing 12 people, the coast guard said.\n\n"

@@ -1,5 +1,5 @@
 """The HTTP face of newsprism: `create_app(settings)` builds a FastAPI app over one store."""
 
-from api.http.app import create_app
+from newsprism.api.http.app import create_app
 
 __all__ = ["create_app"]

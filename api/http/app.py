@@ -18,21 +18,20 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from newsprism.api.http.deps import SerialEmbedder
+from newsprism.api.http.examples import EXAMPLES
+from newsprism.api.http.models import EARLIEST_DATE, ISO_DATE_SYNTAX, ErrorOut, date_pattern
+from newsprism.api.http.routers import analysis, articles, pages, search, stories, system
+from newsprism.api.service import Invalid, NotFound, Refused, Service
+from newsprism.engine.config import Settings, load_settings
+from newsprism.engine.embed import get_embedder
+from newsprism.engine.groups import load_groups
+from newsprism.engine.limits import OverLimit
+from newsprism.index.newsroom import Newsroom
+from newsprism.index.store import StoreError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from api.http.deps import SerialEmbedder
-from api.http.examples import EXAMPLES
-from api.http.models import EARLIEST_DATE, ISO_DATE_SYNTAX, ErrorOut, date_pattern
-from api.http.routers import analysis, articles, pages, search, stories, system
-from api.service import Invalid, NotFound, Refused, Service
-from engine.config import Settings, load_settings
-from engine.embed import get_embedder
-from engine.groups import load_groups
-from engine.limits import OverLimit
-from index.newsroom import Newsroom
-from index.store import StoreError
 
 log = logging.getLogger("newsprism.http")
 FIELDS_IN_MESSAGE = 3

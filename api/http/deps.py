@@ -15,16 +15,15 @@ import numpy as np
 from fastapi import Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
-from api.http.models import DATE_HELP, ISO_DATE_SYNTAX, ArticleIn, iso_date
-from api.service import Service
-from engine.clean import DATE_FIELDS, DateRange, normalize_date
-from engine.config import Settings
-from engine.embed import Embedder
-from engine.limits import MAX_DATE_CHARS, MAX_LANG_CHARS, MAX_OUTLET_CHARS
-from engine.records import RawItem, Rejection
-from index.newsroom import Newsroom
-from index.store import Filters
+from newsprism.api.http.models import DATE_HELP, ISO_DATE_SYNTAX, ArticleIn, iso_date
+from newsprism.api.service import Service
+from newsprism.engine.clean import DATE_FIELDS, DateRange, normalize_date
+from newsprism.engine.config import Settings
+from newsprism.engine.embed import Embedder
+from newsprism.engine.limits import MAX_DATE_CHARS, MAX_LANG_CHARS, MAX_OUTLET_CHARS
+from newsprism.engine.records import RawItem, Rejection
+from newsprism.index.newsroom import Newsroom
+from newsprism.index.store import Filters
 
 ENCODE_SLICE = 64  # texts per locked encode call: a long ingest cannot hold a search up for long
 RETRY_AFTER_SECONDS = 2  # what a client is told to wait when every heavy-read slot is taken

@@ -11,6 +11,14 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
+from newsprism.engine.limits import (
+    MAX_DATE_CHARS,
+    MAX_ID_CHARS,
+    MAX_OUTLET_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_URL_CHARS,
+)
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,15 +33,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
-
-from engine.limits import (
-    MAX_DATE_CHARS,
-    MAX_ID_CHARS,
-    MAX_OUTLET_CHARS,
-    MAX_QUERY_CHARS,
-    MAX_TITLE_CHARS,
-    MAX_URL_CHARS,
-)
 
 # -- errors ---------------------------------------------------------------------------------------
 

@@ -21,10 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from index.ann.base import ANN
-from index.ann.flat import FlatANN
-from index.ann.hnsw import HNSWANN
-from index.ann.ivfpq import IVFPQANN
+from newsprism.index.ann.base import ANN
+from newsprism.index.ann.flat import FlatANN
+from newsprism.index.ann.hnsw import HNSWANN
+from newsprism.index.ann.ivfpq import IVFPQANN
 
 __all__ = ["ANN", "FlatANN", "HNSWANN", "IVFPQANN", "create", "load"]
 

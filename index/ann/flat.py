@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import faiss
 import numpy as np
-
-from index.ann.base import ANN, MISSING_ID, search_threads
+from newsprism.index.ann.base import ANN, MISSING_ID, search_threads
 
 
 class FlatANN(ANN):

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import faiss
 import numpy as np
-
-from index.ann.base import ANN, MISSING_ID, search_threads
+from newsprism.index.ann.base import ANN, MISSING_ID, search_threads
 
 # Measured with eval/bench_search.py on 1M clustered sentence vectors (2-core host): M=32/efC=64 builds in
 # ~4 min; efSearch 64/128/256 give recall@10 0.961/0.984/0.994 at p50 below 1 ms, so 128 keeps a margin over

@@ -23,8 +23,7 @@ from __future__ import annotations
 
 import faiss
 import numpy as np
-
-from index.ann.hnsw import HNSWANN
+from newsprism.index.ann.hnsw import HNSWANN
 
 DEFAULT_M = 48
 REFINE_CODES = {"sq8": faiss.ScalarQuantizer.QT_8bit, "fp16": faiss.ScalarQuantizer.QT_fp16}

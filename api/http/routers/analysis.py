@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-
-from api.http.deps import AllConflicts, HeavyRead, NewsroomDep, check_articles, raw_items
-from api.http.models import ArticleBatch, ClaimsOut, SummarizeRequest, SummaryOut, answers
-from api.service import Inputs, prepare_items, summarize_inputs
-from engine.analysis import compare
-from index.newsroom import Newsroom
+from newsprism.api.http.deps import AllConflicts, HeavyRead, NewsroomDep, check_articles, raw_items
+from newsprism.api.http.models import ArticleBatch, ClaimsOut, SummarizeRequest, SummaryOut, answers
+from newsprism.api.service import Inputs, prepare_items, summarize_inputs
+from newsprism.engine.analysis import compare
+from newsprism.index.newsroom import Newsroom
 
 router = APIRouter(tags=["analysis"])
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
-
-from api.http.deps import NewsroomDep, ServiceDep, WriteLockDep, check_articles, not_found, raw_items, require_key
-from api.http.models import ArticleBatch, ArticleOut, DeletedOut, IngestOut, answers
-from engine.limits import MAX_ID_CHARS
+from newsprism.api.http.deps import (
+    NewsroomDep,
+    ServiceDep,
+    WriteLockDep,
+    check_articles,
+    not_found,
+    raw_items,
+    require_key,
+)
+from newsprism.api.http.models import ArticleBatch, ArticleOut, DeletedOut, IngestOut, answers
+from newsprism.engine.limits import MAX_ID_CHARS
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 

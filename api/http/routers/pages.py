@@ -23,13 +23,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
-from api import render
-from api.http.deps import HeavyRead, iso_bound
-from api.service import INBOX_PAGE, Invalid, NotFound, Refused, Service, groups_key
-from engine.config import Settings
-from engine.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, MAX_SEARCH_DEPTH
-from index.store import Filters
+from newsprism.api import render
+from newsprism.api.http.deps import HeavyRead, iso_bound
+from newsprism.api.service import INBOX_PAGE, Invalid, NotFound, Refused, Service, groups_key
+from newsprism.engine.config import Settings
+from newsprism.engine.limits import MAX_ID_CHARS, MAX_QUERY_CHARS, MAX_SEARCH_DEPTH
+from newsprism.index.store import Filters
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 

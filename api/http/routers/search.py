@@ -6,10 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
-
-from api.http.deps import FiltersDep, HeavyRead, ServiceDep
-from api.http.models import SearchOut, answers
-from engine.limits import MAX_QUERY_CHARS, MAX_SEARCH_DEPTH
+from newsprism.api.http.deps import FiltersDep, HeavyRead, ServiceDep
+from newsprism.api.http.models import SearchOut, answers
+from newsprism.engine.limits import MAX_QUERY_CHARS, MAX_SEARCH_DEPTH
 
 router = APIRouter(tags=["search"])
 

@@ -6,10 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.convertors import Convertor, register_url_convertor
-
-from api import render
-from api.http.deps import (
+from newsprism.api import render
+from newsprism.api.http.deps import (
     AllConflicts,
     FiltersDep,
     HeavyRead,
@@ -19,7 +17,7 @@ from api.http.deps import (
     date_query,
     require_key,
 )
-from api.http.models import (
+from newsprism.api.http.models import (
     ChangesOut,
     ClaimsOut,
     MergeIn,
@@ -31,8 +29,9 @@ from api.http.models import (
     SummaryOut,
     answers,
 )
-from engine.analysis import paginate
-from engine.limits import MAX_QUERY_CHARS
+from newsprism.engine.analysis import paginate
+from newsprism.engine.limits import MAX_QUERY_CHARS
+from starlette.convertors import Convertor, register_url_convertor
 
 
 class StoryIdConvertor(Convertor):

@@ -6,9 +6,8 @@ import sqlite3
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-
-from api.http.deps import NewsroomDep
-from api.http.models import HealthOut, StatsOut, answers
+from newsprism.api.http.deps import NewsroomDep
+from newsprism.api.http.models import HealthOut, StatsOut, answers
 
 router = APIRouter(tags=["system"])
 
