@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_wheel_holds_one_newsprism_namespace_with_its_data(tmp_path: Path) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
                     str(tmp_path), str(ROOT)], check=True, timeout=600, capture_output=True)
     wheel = next(tmp_path.glob("newsprism-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
