@@ -63,14 +63,15 @@ def diff_versions(old_text: str, new_text: str) -> dict:
         return {"removed": removed, "added": added, "changed": changed, "unchanged": unchanged}
     added_tokens = {after: _tokens(after) for after in added}
     for before in list(removed):
+        # partners by shared words (quick_ratio: a multiset overlap, linear in the tokens); difflib's full
+        # ratio costs far more than n*m on repeated tokens, so only the chosen pair is compared in full
         best, best_ratio = None, PAIR_RATIO
         matcher = SequenceMatcher(autojunk=False)
         matcher.set_seq1(_tokens(before))
         for after in added:
             matcher.set_seq2(added_tokens[after])
-            # the cheap upper bounds first: most pairs are ruled out without the full comparison
-            if matcher.real_quick_ratio() > best_ratio and matcher.quick_ratio() > best_ratio:
-                ratio = matcher.ratio()
+            if matcher.real_quick_ratio() > best_ratio:
+                ratio = matcher.quick_ratio()
                 if ratio > best_ratio:
                     best, best_ratio = after, ratio
         if best is not None:

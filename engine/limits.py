@@ -20,7 +20,7 @@ MAX_QUERY_CHARS = 1_000  # a search query
 MAX_SEARCH_DEPTH = 1_000  # offset + k of a search
 MAX_NEIGHBOURS = 4_096  # FAISS neighbours one search may ask for, however deep the page
 MAX_DIFF_SENTENCES = 200  # removed (and added) sentences paired by words in one version diff
-MAX_DIFF_TOKENS = 200  # words compared per sentence in a diff (a real sentence has far fewer)
+MAX_DIFF_TOKENS = 80  # words compared per sentence in a diff: difflib's cost on repeated tokens grows faster than n^2
 MAX_PAGE_BYTES = 10_000_000  # one HTML, text or Markdown input (a page with its scripts), read before any parse
 MAX_PAGE_TAGS = 30_000  # tags in one HTML page (a news page has a few thousand); the extractor is superlinear
 
