@@ -87,7 +87,8 @@ def assert_faiss_files_match_sqlite(db: Path) -> None:
     """The FAISS files on disk (not a cache caught up in memory) hold exactly SQLite's ids."""
     manifest = json.loads((db / "faiss.json").read_text())
     generation = int(rows(db, "SELECT value FROM meta WHERE key = 'generation'")[0][0])
-    assert manifest["generation"] == generation
+    # a settling pass regroups stories after the last save: a newer generation, not one new vector
+    assert manifest["generation"] <= generation
     for name, sql in (("sentences", "SELECT vid FROM vectors"), ("articles", "SELECT aid FROM articles "
                                                                                "WHERE vec IS NOT NULL")):
         held = np.sort(ann.load(db / f"{name}.faiss").ids())
@@ -403,11 +404,12 @@ def test_one_bad_record_costs_only_itself_in_every_format(tmp_path):
     report = cli_json("ingest", str(src), "--db", str(db))
     stored = {r[0] for r in rows(db, "SELECT ext_id FROM articles")}
     assert {"good-kellhaven-1", "good-kellhaven-2", "good-kellhaven-3", "good-kellhaven-4", "good-kellhaven-5",
-            "good-kellhaven-6", "good-kellhaven-7", "feed-1", "feed-3"} <= stored, stored
-    assert len(stored) == report["new"] + report["near_copy"] == 12, (stored, report)
+            "good-kellhaven-6", "good-kellhaven-7", "feed-1", "feed-3", "sur"} <= stored, stored
+    assert len(stored) == report["new"] + report["near_copy"] == 13, (stored, report)
+    # a lone surrogate is no text: it is stripped with the other unsafe code points, the rest is kept
+    assert rows(db, "SELECT text FROM articles WHERE ext_id = 'sur'")[0][0] == "The ferry sank on Monday."
     reasons = {r["origin"]: r["reason"] for r in report["rejections"]}
     assert reasons[f"{src / 'a.jsonl'}:2"] == reasons[f"{src / 'a.jsonl'}:3"] == "malformed JSON: nested too deeply"
-    assert "surrogate" in reasons[f"{src / 'a.jsonl'}:4"]
     assert reasons[f"{src / 'b.json'}[1]"] == "malformed JSON: nested too deeply"
     assert reasons[f"{src / 'c.json'}[1]"] == "malformed JSON: nested too deeply"
     assert reasons[f"{src / 'd.csv'}:3"] == "not UTF-8 (bad byte 0xe9)"
