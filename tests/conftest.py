@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import subprocess
 import tempfile
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from newsprism.api.cli import cli
@@ -16,6 +20,7 @@ SHARED = ROOT.parent / "shared"  # read-only data beside a working checkout; a u
 SEED = SHARED / "seeds" / "000_0480864b8300040a.txt"
 FIXTURES = ROOT / "tests" / "fixtures"
 DEMO = ROOT / "engine" / "demo"
+STARTUP_SECONDS = 600  # a loaded 2-core machine can take minutes to import torch and load the model
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # hypothesis keeps its example cache out of the checkout
@@ -65,3 +70,25 @@ def demo_store(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("demo") / "store"
     run_cli("ingest", str(DEMO / "corpus.jsonl"), "--db", str(db))
     return db
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(server: subprocess.Popen, base: str, log: Path) -> None:
+    """Until a served `/health` answers; the server's log in the failure if it exits or never comes up."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        if server.poll() is not None:
+            pytest.fail(f"server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"server not up after {STARTUP_SECONDS} s")
+        time.sleep(0.3)

@@ -9,10 +9,8 @@ a small example count and a fixed seed.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,19 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import free_port, wait_until_up
+
 KEY = "server-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-STARTUP_SECONDS = 180
 FUZZ_EXAMPLES = int(os.environ.get("NEWSPRISM_FUZZ_EXAMPLES", "4"))  # raise for a deeper run
 FUZZ_SEED = os.environ.get("NEWSPRISM_FUZZ_SEED", "20261201")
 FUZZ_SECONDS = 600
 PHASES = ("Examples", "Coverage", "Fuzzing", "Stateful")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -62,18 +55,7 @@ def server(tmp_path_factory, demo_articles: list[dict]) -> Iterator[Served]:
                             stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{(folder / 'server.log').read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not up after {STARTUP_SECONDS} s")
-            time.sleep(0.3)
+        wait_until_up(proc, base, folder / "server.log")
         seed = [a for a in demo_articles if a["id"].split("-")[0] in {"ferry", "rates"}]
         seeded = httpx.post(f"{base}/articles", json={"articles": seed}, headers=AUTH, timeout=300)
         assert seeded.status_code == 200, seeded.text

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -26,11 +25,10 @@ from newsprism.engine.config import load_settings
 from newsprism.engine.limits import MAX_SEARCH_DEPTH, MAX_SENTENCES_PER_REQUEST, MAX_VERSIONS_PER_ARTICLE
 from newsprism.index.newsroom import Newsroom
 
-from tests.conftest import run_cli
+from tests.conftest import free_port, run_cli, wait_until_up
 from tests.linear_check import GROWTH, SLOW
 
 ROOT = Path(__file__).resolve().parents[1]
-STARTUP_SECONDS = 600  # a loaded 2-core machine can take minutes to import torch and load the model
 # One 200k-character case: linear ones take well under a second on an idle 2-core machine (a few
 # seconds when six test runs share it), quadratic ones minutes. A case must stay under the deadline
 # and must not grow like a square from a quarter of the input (that is read apart from the load).
@@ -38,12 +36,6 @@ LINEAR_DEADLINE = 30.0
 HEALTH_DEADLINE = 2.0  # the target: /health answers within 2 s while the markup bomb is processed
 BOMB = "<p>" + "<" * 99990  # the reproduction: 9.2 s of regex, /health waiting behind it
 UNSAFE = "\u202e\u200f\u2066\x07\x1b\u0085\ufeff\u2028"  # RLO, RLM, LRI, BEL, ESC, NEL, BOM, line separator
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -63,18 +55,7 @@ def server(tmp_path_factory) -> Iterator[str]:
                             env=clean_env(NEWSPRISM_MAX_HEAVY_READS="1"), stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}:\n{(folder / 'server.log').read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server not up after {STARTUP_SECONDS} s")
-            time.sleep(0.3)
+        wait_until_up(proc, base, folder / "server.log")
         yield base
         assert "Traceback" not in (folder / "server.log").read_text()
     finally:

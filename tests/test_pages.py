@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DEMO
+from tests.conftest import DEMO, free_port, wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 KEY = "pages-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-STARTUP_SECONDS = 180
 SLOW_MS = 180_000  # a cold story analysis on a small shared CPU
 
 HOSTILE_TITLE = "<script>window.__pwned = 1</script> Dam bursts near Ostbry"
@@ -48,12 +46,6 @@ PAGES = ["/ui/stories", "/ui/search?q=ferry+capsized", "/ui/conflicts", "/ui/cur
          "/ui/articles/ferry-03"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(demo_store, tmp_path_factory) -> Iterator[str]:
     """`newsprism serve` with a key on a copy of the demo store; the correction and hostile articles go in
@@ -69,16 +61,7 @@ def server(demo_store, tmp_path_factory) -> Iterator[str]:
                             cwd=Path(__file__).resolve().parents[1], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert proc.poll() is None, (folder / "server.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"server not up after {STARTUP_SECONDS} s"
-            time.sleep(0.3)
+        wait_until_up(proc, base, folder / "server.log")
         original = json.loads(next(line for line in (DEMO / "corpus.jsonl").read_text().splitlines()
                                    if '"ferry-03"' in line))
         corrected = dict(original, text=original["text"].replace("at least 14 people", "at least 16 people"))

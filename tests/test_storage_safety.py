@@ -29,11 +29,9 @@ from newsprism.index import ann
 from newsprism.index.newsroom import Newsroom
 from newsprism.index.store import Store
 
-from tests.conftest import DEMO, ROOT, cli_json, run_cli
-from tests.test_api_server import free_port
+from tests.conftest import DEMO, ROOT, cli_json, free_port, run_cli, wait_until_up
 
 SECRET = "np-9f3c1e7a-do-not-print"
-STARTUP_SECONDS = 180
 
 
 def rows(db: Path, sql: str, *args) -> list[tuple]:
@@ -265,21 +263,6 @@ def test_cli_ingest_while_the_server_writes_and_no_secret_leaks(tmp_path, demo_a
     assert_faiss_files_match_sqlite(db)
     for text in (*bodies, out, err, log_path.read_text(), run_cli("stats", "--db", str(db), "--json").output):
         assert SECRET not in text
-
-
-def wait_until_up(server: subprocess.Popen, base: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if server.poll() is not None:
-            pytest.fail(f"server exited with {server.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"server not up after {STARTUP_SECONDS} s")
-        time.sleep(0.3)
 
 
 # -- 8. damaged caches and failed commits ------------------------------------------------------------------
