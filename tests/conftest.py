@@ -92,3 +92,13 @@ def wait_until_up(server: subprocess.Popen, base: str, log: Path) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"server not up after {STARTUP_SECONDS} s")
         time.sleep(0.3)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    """SIGTERM, and a kill if it has not stopped within 20 s."""
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()

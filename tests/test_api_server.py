@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port, wait_until_up
+from tests.conftest import free_port, stop_server, wait_until_up
 
 KEY = "server-test-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -61,12 +61,7 @@ def server(tmp_path_factory, demo_articles: list[dict]) -> Iterator[Served]:
         assert seeded.status_code == 200, seeded.text
         yield Served(base, folder / "server.log", folder)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         log.close()
 
 

@@ -25,7 +25,7 @@ from newsprism.engine.config import load_settings
 from newsprism.engine.limits import MAX_SEARCH_DEPTH, MAX_SENTENCES_PER_REQUEST, MAX_VERSIONS_PER_ARTICLE
 from newsprism.index.newsroom import Newsroom
 
-from tests.conftest import free_port, run_cli, wait_until_up
+from tests.conftest import free_port, run_cli, stop_server, wait_until_up
 from tests.linear_check import GROWTH, SLOW
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,12 +59,7 @@ def server(tmp_path_factory) -> Iterator[str]:
         yield base
         assert "Traceback" not in (folder / "server.log").read_text()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         log.close()
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import DEMO, free_port, wait_until_up
+from tests.conftest import DEMO, free_port, stop_server, wait_until_up
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -70,12 +70,7 @@ def server(demo_store, tmp_path_factory) -> Iterator[str]:
         assert written.status_code == 200 and written.json()["updated"] == 1, written.text
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
         log.close()
         assert "Traceback" not in (folder / "server.log").read_text()
 
