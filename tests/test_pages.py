@@ -310,3 +310,33 @@ def test_story_page_is_fresh_after_curation_and_lists_possible_conflicts(demo_st
         possible = report["possible_conflicts"]
         page = client.get(f"/ui/stories/{first['id']}", params={"all_conflicts": "true"}).text
         assert ("Possible conflicts (confidence below" in page) == bool(possible)
+
+
+def test_page_errors_are_pages_and_api_errors_stay_json(demo_store, tmp_path):
+    """A busy server, a bad path parameter or an unknown page answer a browser with an HTML page (same
+    status, Retry-After kept); the API's answers to the same conditions stay JSON."""
+    from fastapi.testclient import TestClient
+    from newsprism.api.http import create_app
+    from newsprism.engine.config import load_settings
+
+    shutil.copytree(demo_store, tmp_path / "store")
+    with TestClient(create_app(load_settings({"store": str(tmp_path / "store"), "max_heavy_reads": 1}))) as client:
+        story = client.get("/stories", params={"limit": 1}).json()["stories"][0]["id"]
+        slots = client.app.state.heavy_reads
+        assert slots.acquire(blocking=False)  # the one heavy-read slot is taken, as by a long analysis
+        try:
+            busy = client.get(f"/ui/stories/{story}")
+            api_busy = client.get(f"/stories/{story}/claims")
+        finally:
+            slots.release()
+        assert busy.status_code == 503 and busy.headers["content-type"].startswith("text/html")
+        assert busy.headers["retry-after"] and "<h1>Busy: try again in a moment</h1>" in busy.text
+        assert "max_heavy_reads" in busy.text and busy.headers["content-security-policy"]
+        assert api_busy.status_code == 503 and "max_heavy_reads" in api_busy.json()["error"]
+        bad = client.get("/ui/stories/<b>x", params={"since": "<i>"})
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+        assert "<b>" not in bad.text and "story_id" in bad.text
+        assert client.get("/stories/x").headers["content-type"].startswith("application/json")
+        missing = client.get("/ui/no-such-page")
+        assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.text
+        assert client.get(f"/ui/stories/{story}").status_code == 200

@@ -143,11 +143,13 @@ def field_name(loc: tuple | list) -> str:
     return name or "body"
 
 
-async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def validation_error(request: Request, exc: RequestValidationError) -> Response:
     items = [{"field": field_name(e.get("loc", ())), "message": str(e.get("msg", "invalid")),
               "type": str(e.get("type", "value_error"))} for e in exc.errors()]
     shown = "; ".join(f"{i['field']}: {i['message']}" for i in items[:FIELDS_IN_MESSAGE])
     more = f" (and {len(items) - FIELDS_IN_MESSAGE} more)" if len(items) > FIELDS_IN_MESSAGE else ""
+    if pages.is_page(request):
+        return pages.problem(request, f"invalid request: {shown}{more}", status.HTTP_422_UNPROCESSABLE_CONTENT)
     return JSONResponse({"error": f"invalid request: {shown}{more}", "detail": items},
                         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
@@ -168,6 +170,8 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         headers = {**(headers or {}), "Allow": allowed_methods(request)}
         if request.method == "OPTIONS":  # what this path supports: the answer OPTIONS asks for
             return Response(status_code=status.HTTP_204_NO_CONTENT, headers=headers)
+    if pages.is_page(request):  # an editor's browser gets a page it can read, with the same status and headers
+        return pages.problem(request, str(exc.detail), exc.status_code, headers)
     body = exc.detail if isinstance(exc.detail, dict) else {"error": str(exc.detail)}
     return JSONResponse(body, status_code=exc.status_code, headers=headers)
 

@@ -17,6 +17,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
@@ -134,8 +135,16 @@ def gate(request: Request) -> Response | None:
     return None
 
 
-def problem(request: Request, exc: Exception, status_code: int) -> HTMLResponse:
-    return page(request, "error.html", status_code, message=str(exc), code=status_code)
+def is_page(request: Request) -> bool:
+    """A request for one of these pages, whose errors are pages too (not the API's JSON)."""
+    return request.url.path == router.prefix or request.url.path.startswith(router.prefix + "/")
+
+
+def problem(request: Request, exc: Exception | str, status_code: int,
+            headers: Mapping[str, str] | None = None) -> HTMLResponse:
+    response = page(request, "error.html", status_code, message=str(exc), code=status_code)
+    response.headers.update(headers or {})
+    return response
 
 
 def date_param(value: str | None, name: str, end: bool = False) -> str | None:
