@@ -97,6 +97,19 @@ class IVFPQANN(HNSWANN):
         self._restore(faiss.IndexIDMap2(self._layout(nlist)), np.empty(0, dtype=np.int64))
         self._index.train(sample[: training_size(nlist, len(sample))])
         self._template = faiss.clone_index(self._index.index)  # trained and empty: the seed of every shard
+        if count:
+            self._reserve(count)
+
+    def _reserve(self, count: int) -> None:
+        """Size the re-ranking codes for ``count`` vectors up front.
+
+        Why: they are one growing std::vector (768 bytes a vector at fp16); growing it by chunks reallocates,
+        briefly holding the old and the new copy, ~2x the index at 5M (3.8 GB each). A resize up and back
+        keeps the capacity (what a reserve would do; the SWIG vector has no reserve).
+        """
+        refine = faiss.downcast_index(faiss.downcast_index(self._index.index).refine_index)
+        refine.codes.resize(count * refine.code_size)
+        refine.codes.resize(refine.ntotal * refine.code_size)
 
     def _add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if not self._index.is_trained:
