@@ -6,8 +6,10 @@ Every run is a full ingest into a fresh store (read, clean, split, language, emb
 stories), model loads included (the local run loads one model, each Ray actor its own). The local
 run is the baseline: Ray throughput is quoted as a ratio to it, measured in the same process on the
 same machine. Runs are interleaved (local, ray 1, ray 2, local, ...) so a shared machine's load falls
-on all of them alike; the table gives each run and the median per kind. The Ray cluster is started once
-before timing (a deployment keeps one running) and is up, idle, during the local runs too. CPU seconds are
+on all of them alike; the table gives each run and the median per kind. On a shared machine wall time
+favours the run with more busy threads (the kernel shares the cores per thread), so throughput per CPU
+second is printed too: the cost of the engine itself, whatever the neighbours do. The Ray cluster is
+started once before timing (a deployment keeps one running) and is up, idle, during the local runs too. CPU seconds are
 those of this process and all its descendants (the local cluster's raylet, GCS and workers), from /proc,
 sampled twice a second (a worker that exits between samples loses at most half a second).
 Articles are the first N bodies of the story corpus (../shared), written to a temporary file for the readers.
@@ -136,16 +138,20 @@ def main() -> None:
     for row in rows:
         base = next(r for r in rows if r["run"] == "local" and r["round"] == row["round"])
         row["vs_local"] = round(row["sentences_per_s"] / base["sentences_per_s"], 2)
-    local_median = statistics.median(r["seconds"] for r in rows if r["run"] == "local")
+    local = [r for r in rows if r["run"] == "local"]
+    local_seconds = statistics.median(r["seconds"] for r in local)
+    local_cpu = statistics.median(r["cpu_s"] for r in local)
     medians = []
     for kind in kinds:
         mine = [r for r in rows if r["run"] == kind]
-        seconds = statistics.median(r["seconds"] for r in mine)
+        seconds = round(statistics.median(r["seconds"] for r in mine), 1)
+        cpu = round(statistics.median(r["cpu_s"] for r in mine), 1)
         sentences = mine[0]["sentences"]
         medians.append({"run": kind, "runs": len(mine), "seconds": seconds, "articles": mine[0]["articles"],
-                        "sentences": sentences, "sentences_per_s": round(sentences / seconds, 2),
-                        "cpu_s": statistics.median(r["cpu_s"] for r in mine),
-                        "vs_local": round(local_median / seconds, 2)})
+                        "sentences": sentences, "sentences_per_s": round(sentences / seconds, 2), "cpu_s": cpu,
+                        "sentences_per_cpu_s": round(sentences / cpu, 2) if cpu else None,
+                        "vs_local": round(local_seconds / seconds, 2),
+                        "cpu_vs_local": round(local_cpu / cpu, 2) if cpu else None})
     machine = {"cpu": cpu_model(), "cores": os.cpu_count()}
     if args.json:
         print(json.dumps(machine | {"rows": rows, "medians": medians}, indent=2))
@@ -159,12 +165,13 @@ def main() -> None:
         print(f"| {r['round']} | {r['run']} | {r['seconds']} | {r['articles']} | {r['sentences']} | {r['embedded']} "
               f"| {r['sentences_per_s']} | {r['cpu_s']} | {r['load_before']}/{r['load_after']} | {r['vs_local']}x |")
     print()
-    print("| run (median) | runs | seconds | articles | sentences | sentences/s | CPU s | vs local |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| run (median) | runs | seconds | articles | sentences | sentences/s | vs local | CPU s "
+          "| sentences per CPU s | vs local, per CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for m in medians:
         print(f"| {m['run']} | {m['runs']} | {m['seconds']} | {m['articles']} | {m['sentences']} "
-              f"| {m['sentences_per_s']} | {m['cpu_s']} | {m['vs_local']}x |")
-
+              f"| {m['sentences_per_s']} | {m['vs_local']}x | {m['cpu_s']} | {m['sentences_per_cpu_s']} "
+              f"| {m['cpu_vs_local']}x |")
 
 if __name__ == "__main__":
     main()
