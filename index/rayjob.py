@@ -6,11 +6,12 @@ before. So a Ray job runs in two passes. Pass 1 reads and normalises every input
 a file) and sends back only small facts per article (id, URL, text hash, short-line keys); the driver
 replays the local decisions batch by batch into a `Plan`. Pass 2 reads again and runs normalise, clean,
 split, language and embed (an actor pool, one model per actor) on the cluster, following the plan. Pass 2
-starts with pass 1: its actors load their models meanwhile and its tasks wait for the plan on a
-`PlanBoard`, so the plan and the model loads overlap (back to back they cost ~30 s before the first encode
-of a 100-article job, profiled; docs/scale.md). Results come back in any order; the driver regroups them
-by input position into the local ingest's batches and hands each to the same writer (`Ingestor.write`),
-which decides duplicates, copies, versions and stories against the store.
+starts with pass 1 (its reads run and its actors are asked for meanwhile) and its tasks wait for the plan on
+a `PlanBoard`. Back to back the two cost ~30 s before the first encode of a 100-article job; on a fresh
+2-CPU cluster the actor still started only once pass 1 was done (docs/scale.md, the profile). Results
+come back in any order; the driver regroups them by input position into the local ingest's batches and
+hands each to the same writer (`Ingestor.write`), which decides duplicates, copies, versions and stories
+against the store.
 A Ray ingest therefore stores what a local one would.
 
 `backfill` runs pass 2 into Parquet shards (one per input chunk, written atomically: a shard on disk is
