@@ -2,12 +2,16 @@
 
 A local ingest decides some things from the store as it goes: which articles it already holds (skipped
 before embedding) and which short lines recur in an outlet (boilerplate), both depending on the batches
-before. So a Ray job runs in two passes. Pass 1 reads and normalises every input on the cluster and sends
-back only small facts per article (id, URL, text hash, short-line keys); the driver replays the local
-decisions batch by batch into a `Plan`. Pass 2 reads again and runs normalise, clean, split, language and
-embed (an actor pool, one model per actor) on the cluster, following the plan. Results come back in any
-order; the driver regroups them by input position into the local ingest's batches and hands each to the
-same writer (`Ingestor.write`), which decides duplicates, copies, versions and stories against the store.
+before. So a Ray job runs in two passes. Pass 1 reads and normalises every input on the cluster (one task
+a file) and sends back only small facts per article (id, URL, text hash, short-line keys); the driver
+replays the local decisions batch by batch into a `Plan`. Pass 2 reads again and runs normalise, clean,
+split, language and embed (an actor pool, one model per actor) on the cluster, following the plan. Pass 2
+starts with pass 1 (its reads run and its actors are asked for meanwhile) and its tasks wait for the plan on
+a `PlanBoard`. Back to back the two cost ~30 s before the first encode of a 100-article job; on a fresh
+2-CPU cluster the actor still started only once pass 1 was done (docs/scale.md, the profile). Results
+come back in any order; the driver regroups them by input position into the local ingest's batches and
+hands each to the same writer (`Ingestor.write`), which decides duplicates, copies, versions and stories
+against the store.
 A Ray ingest therefore stores what a local one would.
 
 `backfill` runs pass 2 into Parquet shards (one per input chunk, written atomically: a shard on disk is
@@ -18,10 +22,13 @@ Ray is optional: nothing imports this module unless `--engine ray` or `backfill`
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pickle
+import queue
 import tempfile
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +43,8 @@ from newsprism.index.stories import StoryKeeper
 
 CHUNK = 32  # input items per Ray row: enough rows to keep every worker busy, enough sentences per encode call
 LIGHT_CPUS = 0.25  # read, plan and prepare tasks: parsing and regexes, light next to the model
+ACTOR_CACHE = 50_000  # sentence vectors an embedding actor remembers (~80 MB): a text repeated across rows encodes once
+AHEAD = 8  # parts waiting for the writer before the cluster is held back
 OBJECT_STORE_BYTES = 1 << 30  # a local cluster's shared-memory store; rows are small pickles
 ROOT = Path(__file__).resolve().parents[1]  # workers import this checkout, not another installed copy
 
@@ -72,29 +81,60 @@ def read_chunks(row: dict, chunk: int) -> Iterator[dict]:
 
 
 def _normalize_one(item: RawItem, settings: Settings) -> Article | Rejection:
-    articles, rejected = pipeline.normalize([item], settings.max_article_chars, settings.canonical_outlet)
+    articles, rejected = pipeline.normalize([item], settings.max_article_chars, settings.canonical_outlet,
+                                            settings.date_range())
     return articles[0] if articles else rejected[0]
 
 
-def facts_stage(batch: dict, settings: Settings) -> dict:
-    """Pass 1: per article only what the driver's plan needs (no text travels back)."""
-    out = []
-    for source, start, blob in zip(batch["source"], batch["start"], batch["items"], strict=True):
-        items = pickle.loads(blob)
-        facts = []
-        for offset, item in enumerate(items):
-            if isinstance(item, Rejection):
-                continue
-            article = _normalize_one(item, settings)
-            if isinstance(article, Article):
-                lines = set(pipeline.outlet_line_counts([article]).get(article.outlet, {}))
-                facts.append((offset, article.id, article.url, article.digest, article.outlet, lines))
-        out.append(pickle.dumps((int(source), int(start), len(items), facts)))
-    return {"facts": out}
+def file_facts(source: int, path: str, settings: Settings) -> bytes:
+    """Pass 1 for one file: per article only what the driver's plan needs (no text travels back)."""
+    facts, count = [], 0
+    for offset, item in enumerate(parse.read_file(Path(path))):
+        count = offset + 1
+        if isinstance(item, Rejection):
+            continue
+        article = _normalize_one(item, settings)
+        if isinstance(article, Article):
+            lines = set(pipeline.outlet_line_counts([article]).get(article.outlet, {}))
+            facts.append((offset, article.id, article.url, article.digest, article.outlet, lines))
+    return pickle.dumps((source, 0, count, facts))
 
 
-def prepare_stage(batch: dict, settings: Settings, plan: Plan) -> dict:
+class PlanBoard:
+    """Where pass 2's tasks pick up the plan, which the driver posts once pass 1 is in (an async Ray actor)."""
+
+    def __init__(self) -> None:
+        self.plan: Plan | None = None
+        self.posted = asyncio.Event()
+
+    async def post(self, plan: Plan) -> None:
+        self.plan = plan
+        self.posted.set()
+
+    async def fetch(self) -> Plan:
+        await self.posted.wait()
+        return self.plan
+
+
+_PLANS: dict[str, Plan] = {}  # per worker process: a board's plan, fetched once
+
+
+def _plan_of(plan) -> Plan:
+    """The plan itself, or the one a `PlanBoard` handle will give (a task blocked here frees its CPU)."""
+    if isinstance(plan, Plan):
+        return plan
+    import ray
+
+    key = plan._actor_id.hex()
+    if key not in _PLANS:
+        _PLANS.clear()  # one job's plan at a time per worker
+        _PLANS[key] = ray.get(plan.fetch.remote())
+    return _PLANS[key]
+
+
+def prepare_stage(batch: dict, settings: Settings, plan) -> dict:
     """Pass 2 before the model: normalise, skip known duplicates, clean with the batch's boilerplate, split."""
+    plan = _plan_of(plan)
     payloads = []
     for source, start, blob in zip(batch["source"], batch["start"], batch["items"], strict=True):
         first = plan.offsets[int(source)] + int(start)
@@ -117,7 +157,9 @@ def prepare_stage(batch: dict, settings: Settings, plan: Plan) -> dict:
             seq_of = {id(a): s for s, a in pairs}
             kept, rejected = pipeline.clean([a for _, a in pairs], plan.recurring.get(number, {}))
             part.rejections += [(pairs[0][0], r) for r in rejected]  # any seq of the batch: only its batch counts
-            kept = pipeline.detect_language(pipeline.split(kept))
+            kept, rejected = pipeline.within_limits(pipeline.split(kept))
+            part.rejections += [(pairs[0][0], r) for r in rejected]
+            kept = pipeline.detect_language(kept)
             part.articles += [(seq_of[id(a)], a) for a in kept]
         payloads.append(pickle.dumps(part))
     return {"part": payloads}
@@ -136,14 +178,28 @@ class EmbedStage:
         device = "cuda" if ray.get_gpu_ids() else "cpu"
         self.embedder = Embedder(model, batch_size, device=device)
         self.folder = folder  # backfill: each part becomes a Parquet shard here instead of travelling back
+        self.seen: dict[str, np.ndarray] = {}  # sentence key -> vector, oldest first
+
+    def known(self, keys: list[str]) -> dict[str, np.ndarray]:
+        """Vectors this actor encoded for earlier rows: as a local ingest reuses the store's (no store here)."""
+        return {k: self.seen[k] for k in keys if k in self.seen}
+
+    def remember(self, articles: list[Article]) -> None:
+        for article in articles:
+            for sentence in article.sentences:
+                self.seen[pipeline.sentence_key(sentence.text)] = sentence.vector
+        for key in list(self.seen)[: max(0, len(self.seen) - ACTOR_CACHE)]:
+            del self.seen[key]
 
     def __call__(self, batch: dict) -> dict:
         out = []
         for blob in batch["part"]:
             part: Part = pickle.loads(blob)
             if part.articles:
-                # no store on a worker: every text is encoded; the writer keeps a stored vector when it has one
-                _, part.encoded = pipeline.embed([a for _, a in part.articles], self.embedder.encode, lambda keys: {})
+                # the writer keeps a stored vector when it has one; repeated texts come from this actor's memory
+                articles, part.encoded = pipeline.embed([a for _, a in part.articles], self.embedder.encode,
+                                                        self.known)
+                self.remember(articles)
             if self.folder:
                 write_shard(part, Path(self.folder) / part.shard_name)
                 part = Part(part.source, part.start, encoded=part.encoded,
@@ -302,15 +358,69 @@ def _files_dataset(sources: list[Path | Rejection]):
     return chunks.repartition(target_num_rows_per_block=1)
 
 
+def _facts(sources: list[Path | Rejection], settings: Settings) -> Iterator[bytes]:
+    """Pass 1 as plain Ray tasks, one a file, a few in flight (no CPU booked: pass 2's actors may hold them all)."""
+    import ray
+
+    task = ray.remote(num_cpus=0, max_retries=3)(file_facts)
+    window = max(2, int(ray.cluster_resources().get("CPU", 1)))
+    todo = [(i, str(s)) for i, s in enumerate(sources) if not isinstance(s, Rejection)]
+    running: list = []
+    while todo or running:
+        while todo and len(running) < window:
+            number, path = todo.pop(0)
+            running.append(task.remote(number, path, settings))
+        done, running = ray.wait(running, num_returns=1)
+        yield ray.get(done[0])
+
+
 def _plan(sources: list[Path | Rejection], ingestor: Ingestor) -> Plan:
-    facts = _files_dataset(sources).map_batches(facts_stage, batch_size=1, num_cpus=LIGHT_CPUS,
-                                                fn_kwargs={"settings": ingestor.settings})
-    return make_plan(sources, (row["facts"] for row in facts.iter_rows()), ingestor)
+    return make_plan(sources, _facts(sources, ingestor.settings), ingestor)
 
 
-def _embedded(sources: list[Path | Rejection], plan: Plan, settings: Settings, workers: int,
+def _streamed(dataset) -> Iterator[Part]:
+    """Start the dataset now, in a thread, AHEAD parts at most waiting: the driver meanwhile makes the plan.
+
+    Closing the returned iterator (the writer failed, say) stops the thread and with it the Ray execution.
+    """
+    rows: queue.Queue = queue.Queue(maxsize=AHEAD)
+    stop, end = threading.Event(), object()
+
+    def hand(item) -> bool:
+        while not stop.is_set():
+            try:
+                rows.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for row in dataset.iter_rows():
+                if not hand(row["part"]):
+                    return
+            hand(end)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            hand(exc)
+
+    threading.Thread(target=run, name="newsprism-ray-pass2", daemon=True).start()
+
+    def consume() -> Iterator[Part]:
+        try:
+            while (item := rows.get()) is not end:
+                if isinstance(item, BaseException):
+                    raise item
+                yield pickle.loads(item)
+        finally:
+            stop.set()
+
+    return consume()
+
+
+def _embedded(sources: list[Path | Rejection], plan, settings: Settings, workers: int,
               keep: Callable[[dict], bool] | None = None, folder: str | None = None):
-    """Pass 2 as a lazy Ray dataset of pickled, embedded `Part`s."""
+    """Pass 2 as a lazy Ray dataset of pickled, embedded `Part`s; `plan` a Plan or a PlanBoard handle."""
     import ray
 
     gpus = ray.cluster_resources().get("GPU", 0)
@@ -380,13 +490,19 @@ def _story_params(settings: Settings):
 def ingest(newsroom, paths: Iterable[str], workers: int = 0, address: str | None = None,
            progress: Callable[[int], None] | None = None) -> IngestReport:
     """`newsprism ingest --engine ray`: the stages on Ray, the batches landing through the local writer."""
+    import ray
+
     sources = sources_of(paths)
     connect(address or newsroom.settings.ray_address or None)
     ingestor = Ingestor(newsroom.store, newsroom.cache, newsroom.embedder, newsroom.settings)
-    plan = _plan(sources, ingestor)
-    parts = (pickle.loads(row["part"]) for row in
-             _embedded(sources, plan, newsroom.settings, workers).iter_rows())
-    return _land(newsroom, parts, plan, IngestReport(), progress)
+    board = ray.remote(num_cpus=0)(PlanBoard).remote()
+    try:
+        parts = _streamed(_embedded(sources, board, newsroom.settings, workers))  # starts the actors now
+        plan = _plan(sources, ingestor)
+        board.post.remote(plan)
+        return _land(newsroom, parts, plan, IngestReport(), progress)
+    finally:
+        ray.kill(board)  # a job that failed before posting must not leave tasks waiting
 
 
 # ---- backfill: Parquet shards, then a bulk load --------------------------------------------------------------

@@ -103,18 +103,22 @@ def test_ray_ingest_equals_local_ingest(small_batches, tmp_path, local_store, de
 
 
 def embed_workers() -> list[int]:
-    """The embedding actors of this test's cluster (its raylet is our child), never another cluster's."""
-    import psutil
-
-    workers = []
-    for proc in psutil.Process().children(recursive=True):
-        try:
-            title = " ".join(proc.cmdline())
-        except psutil.Error:
+    """The embedding actors of this test's cluster (its raylet is our child), never another cluster's (Linux /proc)."""
+    parents, titles = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
             continue
-        if "MapWorker" in title and "EmbedStage" in title:
-            workers.append(proc.pid)
-    return workers
+        try:
+            stat = (entry / "stat").read_text()
+            titles[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+    ours, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - ours
+        ours |= frontier
+    return [pid for pid in sorted(ours) if "MapWorker" in titles.get(pid, "") and "EmbedStage" in titles[pid]]
 
 
 def test_a_killed_worker_loses_and_doubles_nothing(small_batches, tmp_path, local_store):
