@@ -30,8 +30,8 @@ BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 ADAPTED = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
            "intermediate.dense", "output.dense")
 MAX_TOKENS = 128  # MSRP pairs are ~50 tokens; news sentences above ~60 words are cut
-# Reads of up to this many pairs run on one intra-op thread (see `_few_threads`).
-ONE_THREAD_PAIRS = 64
+# Reads of up to this many pairs (a story's alignment) run on one intra-op thread (see `_few_threads`).
+ONE_THREAD_PAIRS = 256
 _THREADS_LOCK = threading.Lock()
 
 
