@@ -101,8 +101,10 @@ _STEMMER = PorterStemmer()
 _CHAR_N = 4
 
 
-@lru_cache(maxsize=50_000)
-def _stem(word: str) -> str:
+@lru_cache(maxsize=200_000)
+def porter_stem(word: str) -> str:
+    """NLTK's Porter stem of a lower-case word, cached: the engine's one Porter stemmer (the summarizer's
+    concepts use it too), so a story's words are stemmed once."""
     return _STEMMER.stem(word)
 
 
@@ -160,7 +162,7 @@ def token_info(text: str) -> TokenInfo:
             low = tok.lower()
             if low.endswith(("'s", "’s")):  # possessive
                 low = low[:-2]
-            w = low if "." in low else _stem(low)  # keep abbreviations like "u.s" intact
+            w = low if "." in low else porter_stem(low)  # keep abbreviations like "u.s" intact
             if low not in STOPWORDS:
                 content.add(w)
                 if tok[0].isupper() and (i > 0 or tok.isupper()):

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 from newsprism.engine.records import Article, Sentence
-from nltk.stem.porter import PorterStemmer
+from newsprism.engine.sameclaim import porter_stem
 
 STOPWORDS: frozenset[str] = frozenset({
     "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are",
@@ -37,7 +37,6 @@ STOPWORDS: frozenset[str] = frozenset({
 })
 
 _TOKEN = re.compile(r"[a-z0-9]+")
-_STEMMER = PorterStemmer()
 
 # "WASHINGTON (AP) _", "LONDON, March 3 (Reuters) -", "KABUL, Afghanistan --", "(CNN) --".
 _DATELINE = re.compile(
@@ -71,10 +70,9 @@ _DANGLING = re.compile(
 _TERMINAL = re.compile(r"[.!\"'”’)]$")
 
 
-@lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     """Porter stem as ROUGE has it; stopwords stay as they are so STOPWORDS still recognises them."""
-    return word if len(word) <= 3 or word in STOPWORDS else _STEMMER.stem(word)
+    return word if len(word) <= 3 or word in STOPWORDS else porter_stem(word)
 
 
 @lru_cache(maxsize=50_000)
@@ -86,7 +84,7 @@ def tokens(text: str) -> tuple[str, ...]:
 def clear_caches() -> None:
     """Forget cached tokens and stems, so a timing includes the text processing of a new story."""
     tokens.cache_clear()
-    _stem.cache_clear()
+    porter_stem.cache_clear()
 
 
 def content_bigrams(toks: tuple[str, ...]) -> set[tuple[str, str]]:
