@@ -270,22 +270,26 @@ def _candidates(story: _Story, params: AlignParams, block: int = 1024) -> tuple[
     present = col_art[starts]  # the articles that have units
     own = np.zeros((len(story.units), len(present)), dtype=bool)
     own[col_unit, np.searchsorted(present, col_art)] = True
-    positions = np.arange(len(col_unit))
     widths = np.diff(np.r_[starts, len(col_unit)])
+    # Each article's columns, padded to the widest: a row's best sentence in an article is one argmax.
+    inside = np.arange(widths.max()) < widths[:, None]
+    spans = np.where(inside, starts[:, None] + np.arange(widths.max()), 0)
     k = min(params.max_candidates, len(present))
     pairs: set[tuple[int, int]] = set()
     for lo in range(0, len(story.units), block):
-        sims = story.vectors[lo:lo + block] @ story.vectors[col_unit].T
+        sims = (story.vectors[lo:lo + block] @ story.vectors.T)[:, col_unit]  # wire copies: fewer products
         best = np.maximum.reduceat(sims, starts, axis=1)
-        at_best = np.where(sims >= np.repeat(best, widths, axis=1), positions, len(positions))
-        arg = col_unit[np.minimum.reduceat(at_best, starts, axis=1)]
         best[own[lo:lo + block]] = -1.0
         top = np.argpartition(-best, k - 1, axis=1)[:, :k] if k < len(present) else np.broadcast_to(
             np.arange(len(present)), best.shape)
         rows = np.repeat(np.arange(best.shape[0]), top.shape[1])
         cols = top.reshape(-1)
         keep = best[rows, cols] >= params.min_cosine
-        for i, j in zip((rows[keep] + lo).tolist(), arg[rows[keep], cols[keep]].tolist(), strict=True):
+        rows, cols = rows[keep], cols[keep]
+        # the nearest sentence of each kept article (the first of equals), only where it is used
+        segment = np.where(inside[cols], sims[rows[:, None], spans[cols]], -np.inf)
+        nearest = col_unit[spans[cols, np.argmax(segment, axis=1)]]
+        for i, j in zip((rows + lo).tolist(), nearest.tolist(), strict=True):
             if not story.arts[i] & story.arts[j]:
                 pairs.add((min(i, j), max(i, j)))
     ordered = sorted(pairs)
@@ -300,9 +304,16 @@ def _pair_scores(decider: SameClaim, pairs: Sequence[tuple[facts.Facts, facts.Fa
     difference in value ("14 dead" / "11 dead") does not hide that they make the same claim. Others keep
     their numbers: different numbers in different roles are evidence of different claims."""
     shared = [facts.shared_facts(fa, fb) > 0 for fa, fb in pairs]
-    view = [(facts.mask, facts.mask) if s else (facts.strip_dateline, facts.strip_dateline) for s in shared]
-    probs = decider.link_probabilities([f(fa.text) for (fa, _), (f, _) in zip(pairs, view, strict=True)],
-                                  [g(fb.text) for (_, fb), (_, g) in zip(pairs, view, strict=True)], va, vb)
+    views: dict[tuple[str, bool], str] = {}  # a unit takes part in many pairs: each view is made once
+
+    def view(f: facts.Facts, masked: bool) -> str:
+        key = (f.text, masked)
+        if key not in views:
+            views[key] = facts.mask(f.text) if masked else facts.strip_dateline(f.text)
+        return views[key]
+
+    probs = decider.link_probabilities([view(fa, s) for (fa, _), s in zip(pairs, shared, strict=True)],
+                                       [view(fb, s) for (_, fb), s in zip(pairs, shared, strict=True)], va, vb)
     return [float(p) + (params.fact_bonus if s else 0.0) for p, s in zip(probs, shared, strict=True)]
 
 

@@ -96,14 +96,15 @@ READER_THRESHOLD: float = 0.4880
 COSINE_ONLY_THRESHOLD: float = 0.6443
 
 _TOKEN_RE = re.compile(r"\d[\d,]*(?:\.\d+)?|[A-Za-z]+(?:[.&'’][A-Za-z]+)*")
-_POSSESSIVE_RE = re.compile(r"['’]s$")
 _SPACE_RE = re.compile(r"\s+")
 _STEMMER = PorterStemmer()
 _CHAR_N = 4
 
 
-@lru_cache(maxsize=50_000)
-def _stem(word: str) -> str:
+@lru_cache(maxsize=200_000)
+def porter_stem(word: str) -> str:
+    """NLTK's Porter stem of a lower-case word, cached: the engine's one Porter stemmer (the summarizer's
+    concepts use it too), so a story's words are stemmed once."""
     return _STEMMER.stem(word)
 
 
@@ -118,7 +119,7 @@ class TokenInfo:
     # Stemmed capitalized non-stopwords (sentence-initial only if ALL CAPS). Offered to other modules;
     # not a model feature: a name-mismatch feature gave no held-out gain on MSRP.
     names: frozenset[str]
-    char4: frozenset[int]  # lowercase character 4-grams as a multiset (see _occurrences)
+    char4: frozenset[str | tuple[str, int]]  # lowercase character 4-grams as a multiset (see _occurrences)
     word_masks: Mapping[str, int]  # word -> bitmask of its positions, for bit-parallel LCS
 
 
@@ -129,17 +130,19 @@ def _norm_number(tok: str) -> str:
     return digits
 
 
-def _occurrences(items: list[str]) -> frozenset[int]:
-    """Multiset as a set of hashes: the k-th repeat of an item is hashed as (item, k), so the size of a
-    set intersection is the multiset min-count overlap. Ints keep the cached sets small and fast; hashes
-    only ever meet hashes of the same process, and a 64-bit collision would merely add one to an overlap.
+def _occurrences(items: list[str]) -> frozenset[str | tuple[str, int]]:
+    """Multiset as a set: the k-th repeat (k >= 1) of an item is kept as (item, k), so the size of a set
+    intersection is the multiset min-count overlap. Most 4-grams of a sentence occur once, so the set is
+    mostly the strings themselves (their hashes are cached) and repeats are rare.
     """
-    seen: dict[str, int] = {}
-    out = []
-    for it in items:
-        k = seen.get(it, 0)
-        seen[it] = k + 1
-        out.append(hash((it, k)))
+    out = set(items)
+    if len(out) < len(items):
+        seen: dict[str, int] = {}
+        for it in items:
+            k = seen.get(it, 0)
+            seen[it] = k + 1
+            if k:
+                out.add((it, k))
     return frozenset(out)
 
 
@@ -156,8 +159,10 @@ def token_info(text: str) -> TokenInfo:
             numbers.add(w)
             content.add(w)
         else:
-            low = _POSSESSIVE_RE.sub("", tok.lower())
-            w = low if "." in low else _stem(low)  # keep abbreviations like "u.s" intact
+            low = tok.lower()
+            if low.endswith(("'s", "’s")):  # possessive
+                low = low[:-2]
+            w = low if "." in low else porter_stem(low)  # keep abbreviations like "u.s" intact
             if low not in STOPWORDS:
                 content.add(w)
                 if tok[0].isupper() and (i > 0 or tok.isupper()):

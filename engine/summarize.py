@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 from newsprism.engine.records import Article, Sentence
-from nltk.stem.porter import PorterStemmer
+from newsprism.engine.sameclaim import porter_stem
 
 STOPWORDS: frozenset[str] = frozenset({
     "a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are",
@@ -37,7 +37,6 @@ STOPWORDS: frozenset[str] = frozenset({
 })
 
 _TOKEN = re.compile(r"[a-z0-9]+")
-_STEMMER = PorterStemmer()
 
 # "WASHINGTON (AP) _", "LONDON, March 3 (Reuters) -", "KABUL, Afghanistan --", "(CNN) --".
 _DATELINE = re.compile(
@@ -61,9 +60,9 @@ _BOILERPLATE_HINTS = ("writer", "ing by", "contributed", "reserved", "copyright"
                       "getty", "photo:", "image:", "advertisement", "updated", "corrected")
 # Openers that point back to an earlier sentence; "This week"-style time phrases are fine.
 _DANGLING = re.compile(
-    r"^[\"'“‘]?(?:He|She|They|It|Its|His|Her|Their|Them|This|That|These|Those|Such|But|However|Also|And|Or|"
+    r"^(?:``|[\"'“‘])?(?:He|She|They|It|Its|His|Her|Their|Them|This|That|These|Those|Such|But|However|Also|And|Or|"
     r"So|Yet|Still|Moreover|Furthermore|Nevertheless|Nonetheless|Meanwhile|Thus|Therefore|Then|Later|Instead|"
-    r"Besides|Likewise|Otherwise|Hence|Additionally|Both|Another|Others|"
+    r"Besides|Likewise|Otherwise|Hence|Additionally|Both|Another|Others|Which|"
     r"In addition|As a result|On the other hand|At the same time|Despite this|After that|"
     r"Because of this|In contrast|Even so)\b(?!\s+(?:year|week|month|morning|afternoon|evening|"
     r"weekend|season|summer|winter|spring|autumn|fall|decade|century)\b)"
@@ -74,7 +73,7 @@ _TERMINAL = re.compile(r"[.!\"'”’)]$")
 @lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     """Porter stem as ROUGE has it; stopwords stay as they are so STOPWORDS still recognises them."""
-    return word if len(word) <= 3 or word in STOPWORDS else _STEMMER.stem(word)
+    return word if len(word) <= 3 or word in STOPWORDS else porter_stem(word)
 
 
 @lru_cache(maxsize=50_000)
@@ -87,6 +86,7 @@ def clear_caches() -> None:
     """Forget cached tokens and stems, so a timing includes the text processing of a new story."""
     tokens.cache_clear()
     _stem.cache_clear()
+    porter_stem.cache_clear()
 
 
 def content_bigrams(toks: tuple[str, ...]) -> set[tuple[str, str]]:
@@ -123,7 +123,8 @@ def exclusion_reason(text: str, min_words: int = 8, max_words: int = 55) -> str 
     first = text.lstrip("\"'“‘ ")[:1]
     if text.startswith(("...", "…")) or first.islower():
         return "fragment"
-    if text.count('"') % 2 or text.count("“") != text.count("”"):
+    # wire copy writes quotes as ``...'' (AP, NYT): a sentence that opens or closes one only is half a quote
+    if text.count('"') % 2 or text.count("“") != text.count("”") or text.count("``") != text.count("''"):
         return "open quote"
     if _DANGLING.match(text):
         return "dangling"
@@ -154,7 +155,7 @@ class SummaryParams:
     redundancy: float = 0.75  # embedding cosine at or above which two sentences say the same
     align_threshold: float = 0.65  # cosine for two outlets' sentences to carry the same claim
     align_overlap: float = 0.2  # and the share of the shorter one's content words they must share
-    min_df: int = 0  # reports a bigram needs to count; 0: 3 for six or more reports, else 2
+    min_df: int = 0  # reports a bigram needs to count; 0: 35% of the reports, at least 2, at most 4
     length_exponent: float = 1.0  # greedy divides gains by length**r (Lin & Bilmes cost scaling)
     support_weight: float = 0.3  # bonus per extra independent report, in concept density units
     position_weight: float = 1.0  # bonus for lead sentences, same units
@@ -591,7 +592,7 @@ class Summarizer(_Selector):
             for b in c.concepts:
                 if lead > votes[b].get(owner, 0.0):
                     votes[b][owner] = lead
-        floor = self.params.min_df or (3 if len(set(keys.values())) >= 6 else 2)
+        floor = self.params.min_df or min(4, max(2, math.ceil(0.35 * len(set(keys.values())))))
         return {b: sum(v.values()) for b, v in votes.items() if len(v) >= floor}
 
     @staticmethod

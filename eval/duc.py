@@ -1,4 +1,4 @@
-"""Convert DUC 2006 / DUC 2007 (update task, set A) clusters into the summaries benchmark's JSONL.
+"""Convert DUC 2006 / DUC 2007 (update task, sets A, B, C) clusters into the summaries benchmark's JSONL.
 
     python -m eval.duc --git /work/.mirror/gsandeep1241+TextSummarizer/repo --out /work/cache/summaries
 
@@ -23,8 +23,13 @@ SETS = {
     # name: (documents folder, cluster folder pattern, models folder, model file pattern)
     "duc2006": ("DUC_data/DUC2006/duc2006_docs", r"D06\d\d[A-Z]$", "DUC_data/DUC2006/NISTeval/ROUGE/models",
                 r"{num}\.M\.250\.[A-Z]\.[A-Z]$"),
+    # the update task's three sets of each topic (A, then the later B and C) are separate 100-word tasks
     "duc2007_update_a": ("DUC_data/DUC2007/duc2007_testdocs/update", r"D07\d\d[A-Z]/D07\d\d[A-Z]-A$",
                          "DUC_data/DUC2007/updateEval/ROUGE/models", r"{num}-A\.M\.100\.[A-Z]\.[A-Z]$"),
+    "duc2007_update_b": ("DUC_data/DUC2007/duc2007_testdocs/update", r"D07\d\d[A-Z]/D07\d\d[A-Z]-B$",
+                         "DUC_data/DUC2007/updateEval/ROUGE/models", r"{num}-B\.M\.100\.[A-Z]\.[A-Z]$"),
+    "duc2007_update_c": ("DUC_data/DUC2007/duc2007_testdocs/update", r"D07\d\d[A-Z]/D07\d\d[A-Z]-C$",
+                         "DUC_data/DUC2007/updateEval/ROUGE/models", r"{num}-C\.M\.100\.[A-Z]\.[A-Z]$"),
 }
 
 

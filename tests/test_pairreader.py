@@ -47,3 +47,14 @@ def test_mismatched_lengths_are_refused() -> None:
     unloaded = object.__new__(pairreader.PairReader)  # the length check comes before any model work
     with pytest.raises(ValueError, match="same length"):
         unloaded.logits(["a"], ["b", "c"])
+
+
+def test_a_story_sized_read_runs_on_one_thread_and_restores_the_setting() -> None:
+    before = torch.get_num_threads()
+    seen = []
+    with pairreader._few_threads(8):
+        seen.append(torch.get_num_threads())
+    with pairreader._few_threads(pairreader.ONE_THREAD_PAIRS + 1):
+        seen.append(torch.get_num_threads())
+    assert seen == [1, before]
+    assert torch.get_num_threads() == before

@@ -264,6 +264,11 @@ def test_strip_dateline(text, expected):
     ("The mayor said the town would rebuild.", "short"),
     ("and then the police arrived at the scene of the crash to investigate the cause.", "fragment"),
     ('"We will rebuild this town, whatever it takes and however long it takes.', "open quote"),
+    ("``We will rebuild this town, whatever it takes and however long it takes.", "open quote"),
+    ("We will rebuild this town, whatever it takes and however long it takes,'' she said.", "open quote"),
+    ("``We will rebuild this town, whatever it takes,'' the mayor said on Monday.", None),
+    ("``He was the best teacher this school ever had,'' said the principal on Friday.", "dangling"),
+    ("Which is a good thing for the families who have waited years for the new bridge.", "dangling"),
 ])
 def test_exclusion_reason(text, reason):
     assert exclusion_reason(text) == reason
@@ -303,3 +308,27 @@ def test_one_sentence_per_claim_inside_the_selection(story):
                 if (s.article_id, s.position) in claim_of]
     assert sum(t.startswith(("Two other workers", "Firefighters battled")) for t in texts) == 2
     assert len(together) == 1
+
+
+def test_a_concept_needs_a_third_of_the_reports() -> None:
+    """The concept floor grows with the story: 35% of the independent reports, between 2 and 4."""
+    from newsprism.engine.summarize import _candidates
+
+    def weights(n_reports: int, with_a: int, with_b: int) -> dict:
+        articles = []
+        for k in range(n_reports):
+            lines = [f"Officials in district number {k} counted the damage after the storm passed on Sunday."]
+            if k < with_a:
+                lines.append(f"The river flooded the valley towns overnight, said the mayor of town number {k}.")
+            if k < with_b:
+                lines.append(f"Rescue crews reached mountain villages by helicopter, said pilot number {k} later.")
+            body = [Sentence(t, i, i, 0, 0, vector=np.ones(4, dtype=np.float32)) for i, t in enumerate(lines)]
+            articles.append(Article(id=f"a{k}", outlet=f"outlet-{k}", text=" ".join(lines), sentences=body))
+        summarizer = Summarizer()
+        return summarizer._concept_weights(_candidates(articles, summarizer.params), articles)
+
+    ten = weights(10, with_a=4, with_b=3)
+    assert ("valley", "town") in ten and ("mountain", "villag") not in ten
+    six = weights(6, with_a=3, with_b=2)
+    assert ("valley", "town") in six and ("mountain", "villag") not in six
+    assert ("mountain", "villag") in weights(4, with_a=3, with_b=2)
