@@ -7,7 +7,9 @@ Every command that reads or writes a store takes --db, else the store named in s
 from __future__ import annotations
 
 import functools
+import io
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -843,7 +845,23 @@ def demo(db: str, fresh: bool) -> None:
     run_demo(db, fresh)
 
 
+def keep_stdout_for_output() -> None:
+    """Point file descriptor 1 at stderr and keep the real stdout for Python's writes: C code in the
+    libraries (HiGHS in the summarizer's solver, FAISS, torch) may print to fd 1 and would corrupt --json."""
+    try:
+        if sys.stdout is None or sys.stdout.fileno() != 1:
+            return
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return
+    sys.stdout.flush()
+    real = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = open(real, "w", buffering=1 if sys.stdout.line_buffering else -1,  # noqa: SIM115 (process-long)
+                      encoding=sys.stdout.encoding, errors=sys.stdout.errors)
+
+
 def main() -> None:
+    keep_stdout_for_output()
     cli(prog_name="newsprism")
 
 

@@ -315,3 +315,16 @@ def test_report_keeps_its_own_policy_with_frame_ancestors(tmp_path: Path, demo_a
         story = client.get("/articles/ferry-01").json()["story_id"]
         policy = client.get(f"/stories/{story}/report").headers["content-security-policy"]
         assert policy.startswith("default-src 'none'") and policy.endswith("frame-ancestors 'none'")
+
+
+def test_c_level_prints_cannot_corrupt_json_output() -> None:
+    """HiGHS (the summarizer's solver) once printed a debug line to fd 1 in the middle of `--json` output:
+    the CLI points fd 1 at stderr, so what C code writes there lands on stderr and stdout stays JSON."""
+    code = ("import json, os\nfrom newsprism.api import cli\ncli.keep_stdout_for_output()\n"
+            "os.write(1, b'HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();\\n')\n"
+            "print(json.dumps({'ok': 1}))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"ok": 1}
+    assert "HighsMipSolverData" in done.stderr
