@@ -9,10 +9,12 @@ them. Why relative: on the development files no single absolute threshold served
 broad topic stories and one of narrow claims on shared topics, while this rule did (eval/stories.py).
 
 Candidates come from two places, so the cost per article does not grow with the archive: stories
-seen within `window_days` (live: their centroids in one matrix, searched exactly), and every other
-story (dormant: an HNSW index over story keys, the centroid joined with the story's distinctive
-terms hashed into a vector). A dormant story can be resumed, but the bar rises with the silence:
-past the window the damping keeps falling by `resume_rise` per window of gap, so a follow-up that
+seen within `live_days` (live: their centroids in one matrix, searched exactly; a week, so the
+matrix holds a week of news however long the gaps the rule allows), and every other story
+(dormant: an HNSW index over story keys, the centroid joined with the story's distinctive terms
+hashed into a vector). Which index finds a story does not change the rule: the similarity is
+damped by the gap in `window_days`, and past one window it keeps falling by `resume_rise` per
+window of silence, so the bar rises with the silence and a follow-up that
 repeats the story's names and places resumes it after weeks while news on the same broad topic
 starts its own story (eval/sparse_stories.py builds the development sets of that shape).
 Within an ingest batch the most similar pair merges first; `recluster` replays the archive in
@@ -104,6 +106,14 @@ class StoryFeatures:
     copy_of: str | None = None  # the original's article id when ingest found a (near-)copy
 
 
+def derived_title(title: str, body: list) -> bool:
+    """Whether the title is ingest's stand-in for a missing one: the lead, clipped (engine.pipeline.split)."""
+    if not title or not body:
+        return False
+    lead = body[0].text
+    return title == lead or (title.endswith("…") and lead.startswith(title[:-1]))
+
+
 def position_weight(position: int) -> float:
     """Title 2, then the lead 1.5 .. tail 1: news puts what the article is about first."""
     if position < 0:
@@ -115,6 +125,8 @@ def story_features(article: Article) -> StoryFeatures:
     """Features from an ingested Article (sentences with vectors; the title is position -1)."""
     weighted: list[np.ndarray] = []
     counts: Counter[str] = Counter()
+    body = article.body()
+    derived = derived_title(article.title, body)
     for sentence in article.sentences:
         weight = position_weight(sentence.position)
         if sentence.vector is not None:
@@ -126,8 +138,7 @@ def story_features(article: Article) -> StoryFeatures:
     vector = np.sum(weighted, axis=0)
     vector /= max(float(np.linalg.norm(vector)), 1e-12)
     terms = _unit({t: 1.0 + math.log(c) if c >= 1 else c for t, c in counts.items()})
-    body = article.body()
-    if article.title:
+    if article.title and not derived:
         label, has_title = article.title, True
     else:
         label, has_title = lead_label(body[0].text if body else article.text), False
@@ -177,8 +188,9 @@ def lead_label(lead: str) -> str:
 class StoryParams:
     """The clusterer's knobs; the threshold and the window come from Settings."""
 
-    threshold: float = 0.5  # a group joins a story at this share of the story's own cohesion
-    window_days: float = 30.0  # a story without a new article for this long is dormant
+    threshold: float = 0.55  # a group joins a story at this share of the story's own cohesion
+    window_days: float = 60.0  # time scale of the gap penalty: past it, the bar keeps rising
+    live_days: float = 7.0  # a story without a new article for this long is dormant (found by its key)
     prior_cohesion: float = 0.1  # cohesion assumed for a story too young to show its own
     candidates: int = 5  # nearest live stories (by embedding) each article is compared with in full
     dormant_candidates: int = 5  # nearest dormant stories (by key vector) each article is compared with
@@ -188,7 +200,8 @@ class StoryParams:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StoryParams:
-        return cls(threshold=settings.story_threshold, window_days=settings.story_window_days)
+        return cls(threshold=settings.story_threshold, window_days=settings.story_window_days,
+                   live_days=settings.story_live_days)
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -656,7 +669,7 @@ class StoryClusterer:
         clock = self.state.clock
         cold = []
         for story in self.state.stories.values():
-            if story.last_seen is None or clock is None or story.last_seen >= clock - self.params.window_days:
+            if story.last_seen is None or clock is None or story.last_seen >= clock - self.params.live_days:
                 self._activate(story)
             else:
                 cold.append(story)
@@ -689,7 +702,7 @@ class StoryClusterer:
         if state.clock is not None and time <= state.clock:
             return
         self.state.clock = time
-        horizon = time - self.params.window_days
+        horizon = time - self.params.live_days
         cold = []
         while self._expiry and self._expiry[0][0] < horizon:
             _, story_id = heapq.heappop(self._expiry)
@@ -705,7 +718,7 @@ class StoryClusterer:
         """Set the clock and sort the stories in memory into live and dormant for that time."""
         self.state.clock = clock
         self._live, self._expiry = _LiveIndex(), []
-        horizon = -math.inf if clock is None else clock - self.params.window_days
+        horizon = -math.inf if clock is None else clock - self.params.live_days
         cold = []
         for story in self.state.stories.values():
             if story.last_seen is None or story.last_seen >= horizon:
@@ -774,7 +787,7 @@ class StoryClusterer:
                 state.stories[story.id] = story
             touched[story.id] = story
             state.article_story[f.id] = placed[f.id] = story.id
-        horizon = None if state.clock is None else state.clock - params.window_days
+        horizon = None if state.clock is None else state.clock - params.live_days
         for story in touched.values():
             story.refresh()
             if story.last_seen is None or horizon is None or story.last_seen >= horizon:
