@@ -29,7 +29,8 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -450,6 +451,20 @@ class _LiveIndex:
         return [[self.ids[i] for i in row] for row in top]
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """FAISS on one thread for the small per-batch calls: its thread pool spins for nothing there and
+    costs twice the CPU time on a shared machine."""
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+
 class _DormantIndex:
     """Key vectors of the dormant stories in a FAISS HNSW graph: candidates at a cost that does not
     grow with the archive.
@@ -459,7 +474,7 @@ class _DormantIndex:
     a few extra neighbours asked for to make up for them.
     """
 
-    M, EF_CONSTRUCTION, EF_SEARCH = 16, 40, 64
+    M, EF_CONSTRUCTION, EF_SEARCH = 16, 40, 32
 
     def __init__(self) -> None:
         self.index = None
@@ -479,7 +494,8 @@ class _DormantIndex:
             self.index.hnsw.efConstruction = self.EF_CONSTRUCTION
             self.index.hnsw.efSearch = self.EF_SEARCH
         start = len(self.row_story)
-        self.index.add(np.ascontiguousarray(keys, dtype=np.float32))
+        with _one_thread():
+            self.index.add(np.ascontiguousarray(keys, dtype=np.float32))
         self.row_story.extend(story_ids)
         for offset, story_id in enumerate(story_ids):
             self.current[story_id] = start + offset
@@ -491,8 +507,9 @@ class _DormantIndex:
         """For each query key, up to k dormant story ids, nearest first."""
         if not self.current or k <= 0:
             return [[] for _ in range(len(keys))]
-        want = min(len(self.row_story), 2 * k + 2)
-        _, rows = self.index.search(np.ascontiguousarray(keys, dtype=np.float32), want)
+        want = min(len(self.row_story), k + 3)
+        with _one_thread():
+            _, rows = self.index.search(np.ascontiguousarray(keys, dtype=np.float32), want)
         found = []
         for hits in rows.tolist():
             ids = []
@@ -522,15 +539,21 @@ def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) 
     """Summed TF-IDF similarity of every group with each of the first `articles` groups (the batch's).
 
     The rest are existing stories, which never merge with each other, so their pairs are not needed;
-    one sparse product over term ids gives the (groups x articles) matrix.
+    one sparse product over term ids gives the (groups x articles) matrix. Only the batch's own terms
+    can add to it, so the columns are those terms alone: the product's cost does not grow with the
+    vocabulary of the archive.
     """
     from scipy.sparse import csr_matrix
 
     rows = [_row(group, vocabulary) for group in groups]
-    starts = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(ids) for ids, _ in rows], out=starts[1:])
-    matrix = csr_matrix((np.concatenate([w for _, w in rows]), np.concatenate([i for i, _ in rows]), starts),
-                        shape=(len(groups), len(vocabulary)), dtype=np.float32)
+    lengths = np.array([len(ids) for ids, _ in rows], dtype=np.int64)
+    ids = np.concatenate([i for i, _ in rows])
+    weights = np.concatenate([w for _, w in rows])
+    own = np.unique(ids[:int(lengths[:articles].sum())])
+    column = np.minimum(np.searchsorted(own, ids), max(len(own) - 1, 0))
+    keep = own[column] == ids if len(own) else np.zeros(len(ids), dtype=bool)
+    starts = np.r_[0, np.cumsum(keep)][np.r_[0, np.cumsum(lengths)]]  # kept entries before each row
+    matrix = csr_matrix((weights[keep], column[keep], starts), shape=(len(groups), len(own)), dtype=np.float32)
     cross = (matrix @ matrix[:articles].T).toarray().astype(np.float64)
     cross[np.arange(articles), np.arange(articles)] = 0.0
     return cross
@@ -747,12 +770,13 @@ class StoryClusterer:
             placed |= self._place(fresh[at:at + self.chunk])
         return placed
 
-    def _dormant_near(self, ordered: list[StoryFeatures]) -> set[int]:
-        """Dormant stories near the batch's articles, brought into memory if a loader keeps them."""
+    def _dormant_near(self, singles: list[Story]) -> set[int]:
+        """Dormant stories near the batch's articles (as one-article groups, TF-IDF weighed), brought
+        into memory if a loader keeps them."""
         if not len(self._dormant):
             return set()
-        weight, stats = self.params.key_term_weight, self.state.terms
-        keys = np.stack([key_vector(f.vector, stats.weigh(f.terms), weight) for f in ordered])
+        weight = self.params.key_term_weight
+        keys = np.stack([key_vector(s.vector_sum, s.terms, weight) for s in singles])
         found = {sid for row in self._dormant.nearest(keys, self.params.dormant_candidates) for sid in row}
         missing = [sid for sid in sorted(found) if sid not in self.state.stories]
         if missing and self.loader is not None:
@@ -767,7 +791,7 @@ class StoryClusterer:
         nearest = self._live.nearest(np.stack([f.vector for f in ordered]), params.candidates)
         copies = {f.id: state.article_story[f.copy_of] for f in ordered
                   if f.copy_of in state.article_story and state.article_story[f.copy_of] in state.stories}
-        old = sorted({sid for row in nearest for sid in row} | set(copies.values()) | self._dormant_near(ordered))
+        old = sorted({sid for row in nearest for sid in row} | set(copies.values()) | self._dormant_near(singles))
         slot = {sid: len(ordered) + k for k, sid in enumerate(old)}
         merger = _Agglomerator(singles + [state.stories[sid] for sid in old],
                                [False] * len(ordered) + [True] * len(old), params, self._vocabulary)
