@@ -766,8 +766,11 @@ class StoryClusterer:
         fresh = list({f.id: f for f in sorted(batch, key=_order) if f.id not in placed}.values())
         for f in fresh:
             self.state.terms.add(f.terms)
+        held = set(self._hold)
         for at in range(0, len(fresh), self.chunk):
             placed |= self._place(fresh[at:at + self.chunk])
+            self._hold.update(placed.values())  # the caller saves them: a later chunk must not drop them
+        self._hold = held
         return placed
 
     def _dormant_near(self, singles: list[Story]) -> set[int]:
@@ -880,6 +883,7 @@ class StoryClusterer:
         placed: dict[str, int] = {}
         for at in range(0, len(ordered), self.chunk):
             placed |= self._place(ordered[at:at + self.chunk])
+            self._hold.update(placed.values())  # unsaved: a later chunk must not drop them from memory
         if clock is not None:
             self._rewind(max(clock, state.clock))
         # stable ids: a new group takes the emptied id most of its articles had

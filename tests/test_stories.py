@@ -334,3 +334,18 @@ def test_the_settling_pass_regroups_the_whole_run_not_only_the_recent_window(tmp
         assert newsroom.settle_stories(after=before)["articles"] == 2  # the run and its week: both Chile articles
     finally:
         newsroom.close()
+
+
+def test_a_batch_in_several_chunks_keeps_every_story_it_placed_in_memory_for_the_store(embedder, day_one):
+    # with a store (a loader), stories that are only candidates leave memory after a chunk; a story
+    # that an earlier chunk of the same batch made is not stored yet and must stay for the caller to save
+    peru = [f for f in day_one if f.id in ("peru-1", "peru-2")]
+    later = make(embedder, [OTHER_QUAKE, ("chile-2", *OTHER_QUAKE[1:])], "2024-03-16T10:00:00Z")
+    later[1].time += 0.1
+    japan = make(embedder, [("japan-9", *ARTICLES[6][1:])], "2024-03-16T12:00:00Z")
+    clusterer = StoryClusterer(StoryParams(live_days=7.0), loader=lambda ids: {})
+    clusterer.chunk = 2
+    placed = clusterer.add_many(peru + later + japan)
+    assert set(placed.values()) <= set(clusterer.state.stories)
+    again = clusterer.regroup(peru + later + japan, placed)
+    assert set(again.values()) <= set(clusterer.state.stories)
