@@ -40,10 +40,14 @@ class Settings:
     exact_max: int = field(default=100_000, metadata={
         "help": "vector count up to which FAISS search is exact (flat); above it HNSW"})
     hnsw_ef_search: int = field(default=128, metadata={"help": "HNSW search depth (recall vs speed)"})
-    story_window_days: float = field(default=30.0, metadata={
-        "help": "a story without a new article for this many days goes dormant: it can still be resumed, "
-                "on evidence that must be the stronger the longer it was quiet"})
-    story_threshold: float = field(default=0.5, metadata={
+    story_window_days: float = field(default=60.0, metadata={
+        "help": "time scale of the gap between a story and an article: within it the bar rises gently, past it "
+                "a quiet story can still be resumed, on evidence the stronger the longer it was quiet; "
+                "the settling pass after an ingest run also regroups this many recent days"})
+    story_live_days: float = field(default=7.0, metadata={
+        "help": "stories with an article within this many days are compared exactly; older ones are found "
+                "through the dormant index (speed only: the gap penalty follows story_window_days)"})
+    story_threshold: float = field(default=0.55, metadata={
         "help": "share of a story's own cohesion (mean similarity of its articles) an article needs to join it"})
     story_settle: bool = field(default=True, metadata={
         "help": "after each ingest run, regroup the stories still live in one batch pass (stable ids)"})

@@ -9,10 +9,12 @@ them. Why relative: on the development files no single absolute threshold served
 broad topic stories and one of narrow claims on shared topics, while this rule did (eval/stories.py).
 
 Candidates come from two places, so the cost per article does not grow with the archive: stories
-seen within `window_days` (live: their centroids in one matrix, searched exactly), and every other
-story (dormant: an HNSW index over story keys, the centroid joined with the story's distinctive
-terms hashed into a vector). A dormant story can be resumed, but the bar rises with the silence:
-past the window the damping keeps falling by `resume_rise` per window of gap, so a follow-up that
+seen within `live_days` (live: their centroids in one matrix, searched exactly; a week, so the
+matrix holds a week of news however long the gaps the rule allows), and every other story
+(dormant: an HNSW index over story keys, the centroid joined with the story's distinctive terms
+hashed into a vector). Which index finds a story does not change the rule: the similarity is
+damped by the gap in `window_days`, and past one window it keeps falling by `resume_rise` per
+window of silence, so the bar rises with the silence and a follow-up that
 repeats the story's names and places resumes it after weeks while news on the same broad topic
 starts its own story (eval/sparse_stories.py builds the development sets of that shape).
 Within an ingest batch the most similar pair merges first; `recluster` replays the archive in
@@ -27,7 +29,8 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -104,6 +107,14 @@ class StoryFeatures:
     copy_of: str | None = None  # the original's article id when ingest found a (near-)copy
 
 
+def derived_title(title: str, body: list) -> bool:
+    """Whether the title is ingest's stand-in for a missing one: the lead, clipped (engine.pipeline.split)."""
+    if not title or not body:
+        return False
+    lead = body[0].text
+    return title == lead or (title.endswith("…") and lead.startswith(title[:-1]))
+
+
 def position_weight(position: int) -> float:
     """Title 2, then the lead 1.5 .. tail 1: news puts what the article is about first."""
     if position < 0:
@@ -115,6 +126,8 @@ def story_features(article: Article) -> StoryFeatures:
     """Features from an ingested Article (sentences with vectors; the title is position -1)."""
     weighted: list[np.ndarray] = []
     counts: Counter[str] = Counter()
+    body = article.body()
+    derived = derived_title(article.title, body)
     for sentence in article.sentences:
         weight = position_weight(sentence.position)
         if sentence.vector is not None:
@@ -126,8 +139,7 @@ def story_features(article: Article) -> StoryFeatures:
     vector = np.sum(weighted, axis=0)
     vector /= max(float(np.linalg.norm(vector)), 1e-12)
     terms = _unit({t: 1.0 + math.log(c) if c >= 1 else c for t, c in counts.items()})
-    body = article.body()
-    if article.title:
+    if article.title and not derived:
         label, has_title = article.title, True
     else:
         label, has_title = lead_label(body[0].text if body else article.text), False
@@ -177,8 +189,9 @@ def lead_label(lead: str) -> str:
 class StoryParams:
     """The clusterer's knobs; the threshold and the window come from Settings."""
 
-    threshold: float = 0.5  # a group joins a story at this share of the story's own cohesion
-    window_days: float = 30.0  # a story without a new article for this long is dormant
+    threshold: float = 0.55  # a group joins a story at this share of the story's own cohesion
+    window_days: float = 60.0  # time scale of the gap penalty: past it, the bar keeps rising
+    live_days: float = 7.0  # a story without a new article for this long is dormant (found by its key)
     prior_cohesion: float = 0.1  # cohesion assumed for a story too young to show its own
     candidates: int = 5  # nearest live stories (by embedding) each article is compared with in full
     dormant_candidates: int = 5  # nearest dormant stories (by key vector) each article is compared with
@@ -188,7 +201,8 @@ class StoryParams:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> StoryParams:
-        return cls(threshold=settings.story_threshold, window_days=settings.story_window_days)
+        return cls(threshold=settings.story_threshold, window_days=settings.story_window_days,
+                   live_days=settings.story_live_days)
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -437,6 +451,20 @@ class _LiveIndex:
         return [[self.ids[i] for i in row] for row in top]
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """FAISS on one thread for the small per-batch calls: its thread pool spins for nothing there and
+    costs twice the CPU time on a shared machine."""
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+
 class _DormantIndex:
     """Key vectors of the dormant stories in a FAISS HNSW graph: candidates at a cost that does not
     grow with the archive.
@@ -446,7 +474,7 @@ class _DormantIndex:
     a few extra neighbours asked for to make up for them.
     """
 
-    M, EF_CONSTRUCTION, EF_SEARCH = 16, 40, 64
+    M, EF_CONSTRUCTION, EF_SEARCH = 16, 40, 32
 
     def __init__(self) -> None:
         self.index = None
@@ -466,7 +494,8 @@ class _DormantIndex:
             self.index.hnsw.efConstruction = self.EF_CONSTRUCTION
             self.index.hnsw.efSearch = self.EF_SEARCH
         start = len(self.row_story)
-        self.index.add(np.ascontiguousarray(keys, dtype=np.float32))
+        with _one_thread():
+            self.index.add(np.ascontiguousarray(keys, dtype=np.float32))
         self.row_story.extend(story_ids)
         for offset, story_id in enumerate(story_ids):
             self.current[story_id] = start + offset
@@ -478,8 +507,9 @@ class _DormantIndex:
         """For each query key, up to k dormant story ids, nearest first."""
         if not self.current or k <= 0:
             return [[] for _ in range(len(keys))]
-        want = min(len(self.row_story), 2 * k + 2)
-        _, rows = self.index.search(np.ascontiguousarray(keys, dtype=np.float32), want)
+        want = min(len(self.row_story), k + 3)
+        with _one_thread():
+            _, rows = self.index.search(np.ascontiguousarray(keys, dtype=np.float32), want)
         found = []
         for hits in rows.tolist():
             ids = []
@@ -509,15 +539,21 @@ def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) 
     """Summed TF-IDF similarity of every group with each of the first `articles` groups (the batch's).
 
     The rest are existing stories, which never merge with each other, so their pairs are not needed;
-    one sparse product over term ids gives the (groups x articles) matrix.
+    one sparse product over term ids gives the (groups x articles) matrix. Only the batch's own terms
+    can add to it, so the columns are those terms alone: the product's cost does not grow with the
+    vocabulary of the archive.
     """
     from scipy.sparse import csr_matrix
 
     rows = [_row(group, vocabulary) for group in groups]
-    starts = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum([len(ids) for ids, _ in rows], out=starts[1:])
-    matrix = csr_matrix((np.concatenate([w for _, w in rows]), np.concatenate([i for i, _ in rows]), starts),
-                        shape=(len(groups), len(vocabulary)), dtype=np.float32)
+    lengths = np.array([len(ids) for ids, _ in rows], dtype=np.int64)
+    ids = np.concatenate([i for i, _ in rows])
+    weights = np.concatenate([w for _, w in rows])
+    own = np.unique(ids[:int(lengths[:articles].sum())])
+    column = np.minimum(np.searchsorted(own, ids), max(len(own) - 1, 0))
+    keep = own[column] == ids if len(own) else np.zeros(len(ids), dtype=bool)
+    starts = np.r_[0, np.cumsum(keep)][np.r_[0, np.cumsum(lengths)]]  # kept entries before each row
+    matrix = csr_matrix((weights[keep], column[keep], starts), shape=(len(groups), len(own)), dtype=np.float32)
     cross = (matrix @ matrix[:articles].T).toarray().astype(np.float64)
     cross[np.arange(articles), np.arange(articles)] = 0.0
     return cross
@@ -656,7 +692,7 @@ class StoryClusterer:
         clock = self.state.clock
         cold = []
         for story in self.state.stories.values():
-            if story.last_seen is None or clock is None or story.last_seen >= clock - self.params.window_days:
+            if story.last_seen is None or clock is None or story.last_seen >= clock - self.params.live_days:
                 self._activate(story)
             else:
                 cold.append(story)
@@ -689,7 +725,7 @@ class StoryClusterer:
         if state.clock is not None and time <= state.clock:
             return
         self.state.clock = time
-        horizon = time - self.params.window_days
+        horizon = time - self.params.live_days
         cold = []
         while self._expiry and self._expiry[0][0] < horizon:
             _, story_id = heapq.heappop(self._expiry)
@@ -705,7 +741,7 @@ class StoryClusterer:
         """Set the clock and sort the stories in memory into live and dormant for that time."""
         self.state.clock = clock
         self._live, self._expiry = _LiveIndex(), []
-        horizon = -math.inf if clock is None else clock - self.params.window_days
+        horizon = -math.inf if clock is None else clock - self.params.live_days
         cold = []
         for story in self.state.stories.values():
             if story.last_seen is None or story.last_seen >= horizon:
@@ -730,16 +766,20 @@ class StoryClusterer:
         fresh = list({f.id: f for f in sorted(batch, key=_order) if f.id not in placed}.values())
         for f in fresh:
             self.state.terms.add(f.terms)
+        held = set(self._hold)
         for at in range(0, len(fresh), self.chunk):
             placed |= self._place(fresh[at:at + self.chunk])
+            self._hold.update(placed.values())  # the caller saves them: a later chunk must not drop them
+        self._hold = held
         return placed
 
-    def _dormant_near(self, ordered: list[StoryFeatures]) -> set[int]:
-        """Dormant stories near the batch's articles, brought into memory if a loader keeps them."""
+    def _dormant_near(self, singles: list[Story]) -> set[int]:
+        """Dormant stories near the batch's articles (as one-article groups, TF-IDF weighed), brought
+        into memory if a loader keeps them."""
         if not len(self._dormant):
             return set()
-        weight, stats = self.params.key_term_weight, self.state.terms
-        keys = np.stack([key_vector(f.vector, stats.weigh(f.terms), weight) for f in ordered])
+        weight = self.params.key_term_weight
+        keys = np.stack([key_vector(s.vector_sum, s.terms, weight) for s in singles])
         found = {sid for row in self._dormant.nearest(keys, self.params.dormant_candidates) for sid in row}
         missing = [sid for sid in sorted(found) if sid not in self.state.stories]
         if missing and self.loader is not None:
@@ -754,7 +794,7 @@ class StoryClusterer:
         nearest = self._live.nearest(np.stack([f.vector for f in ordered]), params.candidates)
         copies = {f.id: state.article_story[f.copy_of] for f in ordered
                   if f.copy_of in state.article_story and state.article_story[f.copy_of] in state.stories}
-        old = sorted({sid for row in nearest for sid in row} | set(copies.values()) | self._dormant_near(ordered))
+        old = sorted({sid for row in nearest for sid in row} | set(copies.values()) | self._dormant_near(singles))
         slot = {sid: len(ordered) + k for k, sid in enumerate(old)}
         merger = _Agglomerator(singles + [state.stories[sid] for sid in old],
                                [False] * len(ordered) + [True] * len(old), params, self._vocabulary)
@@ -774,7 +814,7 @@ class StoryClusterer:
                 state.stories[story.id] = story
             touched[story.id] = story
             state.article_story[f.id] = placed[f.id] = story.id
-        horizon = None if state.clock is None else state.clock - params.window_days
+        horizon = None if state.clock is None else state.clock - params.live_days
         for story in touched.values():
             story.refresh()
             if story.last_seen is None or horizon is None or story.last_seen >= horizon:
@@ -843,6 +883,7 @@ class StoryClusterer:
         placed: dict[str, int] = {}
         for at in range(0, len(ordered), self.chunk):
             placed |= self._place(ordered[at:at + self.chunk])
+            self._hold.update(placed.values())  # unsaved: a later chunk must not drop them from memory
         if clock is not None:
             self._rewind(max(clock, state.clock))
         # stable ids: a new group takes the emptied id most of its articles had

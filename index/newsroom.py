@@ -58,23 +58,31 @@ class Newsroom:
                report: IngestReport | None = None) -> IngestReport:
         keeper = StoryKeeper(StoryParams.from_settings(self.settings))
         ingestor = Ingestor(self.store, self.cache, self.embedder, self.settings, stories=keeper)
+        before = self.last_aid()
         report = ingestor.run(items, progress=progress, report=report)
         if report.stored and self.settings.story_settle:
-            self.settle_stories()
+            self.settle_stories(after=before)
         return report
 
-    def settle_stories(self) -> dict:
-        """Regroup the live window once an ingest run is in, with stable ids.
+    def last_aid(self) -> int:
+        """The newest article's row id: what an ingest run stores comes after it."""
+        return int(self.store.conn.execute("SELECT coalesce(max(aid), 0) FROM articles").fetchone()[0])
+
+    def settle_stories(self, after: int | None = None) -> dict:
+        """Regroup the articles of the run just in (row ids past `after`) and of the recent window,
+        once an ingest run is in, with stable ids.
 
         Arrival order makes online grouping greedy (an early article can seed a story that later
-        ones would have split or joined differently); the live window's articles, at most
-        `story_settle_max` of the newest, leave their stories and are placed again as one batch by
-        the rule ingest follows (live and dormant stories as candidates), which corrects that at a
-        cost that does not grow with the archive.
+        ones would have split or joined differently, and a run that loads months of back issues is
+        all arrival order); those articles, at most `story_settle_max` of the newest, leave their
+        stories and are placed again in one batch pass by the rule ingest follows (live and dormant
+        stories as candidates), which corrects that at a cost that does not grow with the archive.
         """
         clock = self.store.meta("story_clock")
         since = iso(float(clock) - self.settings.story_window_days) if clock else None
         where = "(a.published IS NULL OR a.published >= ?)" if since else "1"
+        if since and after is not None:
+            where = f"({where} OR a.aid > {int(after)})"
         newest = self.store.conn.execute(
             f"SELECT aid FROM articles a WHERE {where} ORDER BY aid DESC LIMIT 1 OFFSET ?",
             [*([since] if since else []), self.settings.story_settle_max - 1]).fetchone()

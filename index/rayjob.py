@@ -452,6 +452,7 @@ def _land(newsroom, parts: Iterable[Part], plan: Plan, report: IngestReport,
     keeper = StoryKeeper(_story_params(newsroom.settings))
     ingestor = Ingestor(newsroom.store, newsroom.cache, newsroom.embedder, newsroom.settings, stories=keeper)
     regroup = Regroup(plan)
+    before = newsroom.last_aid()
 
     def complete() -> Iterator[tuple[int, list[Article], list[Rejection], int]]:
         yield from regroup.ready()  # inputs rejected before reading may fill the first batches
@@ -477,7 +478,7 @@ def _land(newsroom, parts: Iterable[Part], plan: Plan, report: IngestReport,
     if not regroup.done():
         raise RuntimeError("the Ray job ended before every input came back; run it again (stored work is kept)")
     if report.stored and newsroom.settings.story_settle:
-        newsroom.settle_stories()
+        newsroom.settle_stories(after=before)
     return report
 
 

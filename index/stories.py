@@ -55,7 +55,7 @@ class StoryKeeper:
         clock_raw = conn.execute("SELECT value FROM meta WHERE key = 'story_clock'").fetchone()
         clock = float(clock_raw[0]) if clock_raw else None
         lead_raw = conn.execute("SELECT value FROM meta WHERE key = 'story_lead'").fetchone()
-        horizon = None if clock is None else clock - self.params.window_days
+        horizon = None if clock is None else clock - self.params.live_days
         stories, dormant_ids, dormant_keys = {}, [], []
         for row in conn.execute("SELECT story_id, state, centroid FROM stories WHERE n_articles > 0"):
             data = json.loads(row["state"])

@@ -287,3 +287,65 @@ def test_the_store_resumes_a_dormant_story_and_recluster_agrees(tmp_path):
     # the batch pass follows the same rule: the resumed story keeps its id and its follow-up
     assert again["peru-4"] == again["peru-1"] == story_of["peru-1"]
     assert {again[a] for a in ("ecb-1", "marathon-1")} == {story_of[a] for a in ("ecb-1", "marathon-1")}
+
+
+def test_a_derived_title_labels_like_a_missing_one(embedder):
+    # ingest stands in the clipped lead for a missing title; the label is still a phrase without the dateline
+    lead = ("MUNICH, Germany (AP) _ Police on Tuesday arrested a man suspected of planting a bomb at the "
+            "Oktoberfest, in a case that shocked the city. The man, 34, was held in Dachau.")
+    features = make(embedder, [("munich-1", "ap", "08:00", "", lead)])[0]
+    assert not features.has_title
+    assert features.label == "Police on Tuesday arrested a man suspected of planting a bomb…"
+
+
+def test_a_story_past_the_live_week_is_found_through_the_dormant_index_by_the_same_rule(embedder, day_one):
+    # ten quiet days: the story has left the exact live matrix, but the gap (well inside the 60-day
+    # scale) asks little more than a day would, so the follow-up joins it
+    clusterer = StoryClusterer(StoryParams(live_days=7.0, window_days=60.0))
+    placed = clusterer.add_many(day_one)
+    later = make(embedder, [OTHER_QUAKE, ("chile-2", *OTHER_QUAKE[1:])], "2024-03-14T10:00:00Z")
+    later[1].time += 0.1
+    clusterer.add_many(later)
+    assert placed["peru-1"] not in clusterer._live.ids and placed["peru-1"] in clusterer._dormant.current
+    follow = make(embedder, [FOLLOW_UP], "2024-03-14T12:00:00Z")
+    assert clusterer.add(follow[0]) == placed["peru-1"]
+
+
+def test_the_settling_pass_regroups_the_whole_run_not_only_the_recent_window(tmp_path, embedder):
+    """A run that loads weeks of back issues is all arrival order: settling takes the run's articles
+    as well as the recent window; a later run of one article settles only its window."""
+    from newsprism.engine.config import load_settings
+    from newsprism.engine.records import RawItem
+    from newsprism.index.newsroom import Newsroom
+
+    newsroom = Newsroom(load_settings({"store": str(tmp_path / "store"), "story_settle": False,
+                                       "story_window_days": 7.0}), create=True)
+    try:
+        rows = [(aid, outlet, title, text, DAY1.format(hour)) for aid, outlet, hour, title, text in ARTICLES]
+        rows.append(("chile-1", *OTHER_QUAKE[1:2], *OTHER_QUAKE[3:], "2024-04-13T10:00:00Z"))
+        items = [RawItem({"id": aid, "source": outlet, "title": title, "text": text, "published": when}, f"t:{i}")
+                 for i, (aid, outlet, title, text, when) in enumerate(rows)]
+        newsroom.ingest(items)
+        assert newsroom.settle_stories(after=0)["articles"] == len(rows)
+        before = newsroom.last_aid()
+        follow = RawItem({"id": "chile-2", "source": "ap", "title": "Chile quake: power back in Calama",
+                          "text": OTHER_QUAKE[4], "published": "2024-04-14T10:00:00Z"}, "t:x")
+        newsroom.ingest([follow])
+        assert newsroom.settle_stories(after=before)["articles"] == 2  # the run and its week: both Chile articles
+    finally:
+        newsroom.close()
+
+
+def test_a_batch_in_several_chunks_keeps_every_story_it_placed_in_memory_for_the_store(embedder, day_one):
+    # with a store (a loader), stories that are only candidates leave memory after a chunk; a story
+    # that an earlier chunk of the same batch made is not stored yet and must stay for the caller to save
+    peru = [f for f in day_one if f.id in ("peru-1", "peru-2")]
+    later = make(embedder, [OTHER_QUAKE, ("chile-2", *OTHER_QUAKE[1:])], "2024-03-16T10:00:00Z")
+    later[1].time += 0.1
+    japan = make(embedder, [("japan-9", *ARTICLES[6][1:])], "2024-03-16T12:00:00Z")
+    clusterer = StoryClusterer(StoryParams(live_days=7.0), loader=lambda ids: {})
+    clusterer.chunk = 2
+    placed = clusterer.add_many(peru + later + japan)
+    assert set(placed.values()) <= set(clusterer.state.stories)
+    again = clusterer.regroup(peru + later + japan, placed)
+    assert set(again.values()) <= set(clusterer.state.stories)
