@@ -631,7 +631,7 @@ def _head(tokens: list[Token], j: int) -> bool:
 NEAR_WINDOW = 7  # tokens each side of a value in which a name says what the value is about
 # Words that make a figure a whole rather than one of its parts ("both bombings", "in all", "a total of").
 WHOLE_WORDS = {"both", "overall", "combined", "altogether", "together", "twin", "cumulative", "nationwide",
-               "worldwide", "total", "totaling", "totalling", "totaled", "totalled"}
+               "worldwide"}  # not "a total of": one outlet's "total of 11 killed" is another's "at least 14 dead"
 
 
 def _near_names(tokens: list[Token], start: int, end: int) -> frozenset[str]:
