@@ -1525,6 +1525,21 @@ def _names_clash(x: frozenset[str], y: frozenset[str], a: Facts | None = None, b
     return not alike(x, named_b) and not alike(y, named_a)
 
 
+def _joint(part: Quantity, whole: Facts) -> bool:
+    """Whether the other sentence joins a name near this figure with another name by "and" ("India and
+    Pakistan claimed a total of 11 tests" against "India's five"): this figure is of one part of that whole."""
+    if not part.near:
+        return False
+    for m in _JOINED.finditer(whole.text):
+        first, second = m.group(1).lower(), m.group(2).lower()
+        if (first in part.near) != (second in part.near):
+            return True
+    return False
+
+
+_JOINED = re.compile(r"\b([A-Z][a-z]+)(?:'s)? and ([A-Z][a-z]+)\b")
+
+
 _YEAR = re.compile(r"\b(1[89]\d\d|2[01]\d\d)\b")
 
 
@@ -1581,7 +1596,7 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
     if _names_clash(x.near, y.near, a, b):
         score -= 0.5
         doubts.append("other names")
-    if x.whole != y.whole:
+    if x.whole != y.whole or _joint(x, b) or _joint(y, a):
         score -= 0.5
         doubts.append("part vs whole")
     if other_years(a, b):

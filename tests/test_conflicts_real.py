@@ -168,6 +168,13 @@ def test_affected_homeless_and_directions_are_other_measures():
                   "The epicenter was located 45 kilometers southwest of San Antonio.") == []
 
 
+def test_one_of_two_joined_names_is_a_part():
+    # Xinhua and AP, 1998: India's five tests against the two countries' 11
+    assert _confidence("Pakistan detonated five nuclear devices Thursday, which is widely viewed as a response to "
+                       "India's five nuclear tests two weeks ago.",
+                       "India and Pakistan claimed a total of 11 nuclear tests last month.") < CONFIDENCE_THRESHOLD
+
+
 def test_an_undated_report_is_dated_by_the_years_it_names():
     # MultiLing 2007: an earlier seizure cited as background, in reports that carry no date
     earlier = facts.extract("In June 2004, eight Royal Navy personnel were detained by Iranian forces.")
