@@ -621,7 +621,8 @@ def _context_doubts(story: _Story, reports: _Reports, diff: facts.Difference, x:
     """Confidence lost, and why, for what the two reports say beyond the two sentences (see `_Reports`)."""
     loss, doubts = 0.0, []
     fx, fy = story.facts[x], story.facts[y]
-    quoted = fx.speaker is not None and fy.speaker is not None and not facts.same_source(fx.speaker, fy.speaker)
+    quoted = facts.attributed(fx) and facts.attributed(fy) and not (
+        fx.speaker and fy.speaker and facts.same_source(fx.speaker, fy.speaker))
     if diff.quantities is not None and not quoted:  # a report that sets two sources' figures side by side
         qa, qb = diff.quantities                    # shows a dispute; one that gives both itself counts two things
         if reports.states(arts_a, qb) or reports.states(arts_b, qa):

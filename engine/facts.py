@@ -1344,6 +1344,11 @@ def _speaker(tokens: list[Token], names: tuple[Name, ...]) -> Speaker | None:
     return None
 
 
+def attributed(f: Facts) -> bool:
+    """Whether a sentence credits what it says to someone, named or not ("the group wrote", "X said")."""
+    return f.speaker is not None or bool(f.words & SPEECH_VERBS)
+
+
 def _span_before(tokens: list[Token], end: int) -> list[int]:
     """Token indices of the clause that ends at `end`, if it is short enough to be a speaker."""
     k = end
