@@ -708,7 +708,8 @@ def _measure_disputes(story: _Story, reports: _Reports,
                 if budget < 0:
                     return out
                 pair = (min(a, b), max(a, b))
-                if pair in done or story.sources([a]) & story.sources([b]) or x.agrees(y):
+                if pair in done or story.sources([a]) & story.sources([b]) or x.agrees(y) \
+                        or not facts.same_quantity(x, y):
                     continue
                 days = [facts.published_day(story.published(u)) for u in pair]
                 if None not in days and abs((days[0] - days[1]).days) > DISPUTE_DAYS:
