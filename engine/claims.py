@@ -39,6 +39,7 @@ import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 from newsprism.engine import facts
@@ -600,10 +601,13 @@ class _Reports:
         years = {y for u in self.units[k] for y in facts.written_years(self.story.facts[u])}
         return max(years) if years else None
 
-    def outlet(self, u: int) -> set[int]:
-        """The articles of the independent report(s) unit u comes from (an outlet's whole coverage)."""
+    def outlet(self, u: int, days: tuple[date, date] | None = None) -> set[int]:
+        """The articles of the independent report(s) unit u comes from (an outlet's whole coverage), those
+        published within `days` when they are given (undated ones included)."""
         sources = self.story.sources([u])
-        return {k for k, source in enumerate(self.story.source) if source in sources}
+        return {k for k, source in enumerate(self.story.source) if source in sources and (
+            days is None or (day := facts.published_day(self.story.articles[k].published)) is None
+            or days[0] <= day <= days[1])}
 
     def states(self, arts: Iterable[int], q: facts.Quantity) -> bool:
         """Whether one of these articles states figure `q` of the same thing itself: a report that gives
@@ -714,6 +718,9 @@ def _measure_disputes(story: _Story, reports: _Reports,
                 days = [facts.published_day(story.published(u)) for u in pair]
                 if None not in days and abs((days[0] - days[1]).days) > DISPUTE_DAYS:
                     continue
+                # what each outlet said meanwhile: the NYT's "more than 7,000" the day before, or Xinhua's
+                # "at least 10,059" the day after, do not make Aug. 20's 7,085 and "more than 10,000" agree
+                by = (min(days), max(days)) if None not in days else None
                 fa, fb = story.facts[pair[0]], story.facts[pair[1]]
                 if not (fa.content & fb.content) - facts.MEASURE_ROLES - facts.WEAK - facts.QUALIFIER_WORDS:
                     continue  # nothing but the measure in common: two events of one story, as often as one
@@ -721,7 +728,8 @@ def _measure_disputes(story: _Story, reports: _Reports,
                     if diff.quantities is None or diff.confidence < DISPUTE_CONFIDENCE or diff.doubts:
                         continue
                     qa, qb = diff.quantities
-                    if reports.states(reports.outlet(pair[0]), qb) or reports.states(reports.outlet(pair[1]), qa):
+                    if reports.states(reports.outlet(pair[0], by), qb) \
+                            or reports.states(reports.outlet(pair[1], by), qa):
                         continue  # the outlet gives the other figure itself: two counts it tells apart
                     done.add(pair)
                     out.append((pair[0], pair[1], diff))

@@ -674,6 +674,30 @@ def _whole(tokens: list[Token], start: int, end: int) -> bool:
         tokens[k].low == "in" and tokens[k + 1].low == "all" for k in range(end, min(len(tokens) - 1, end + 3)))
 
 
+TOLL_WORDS = {"toll", "tally"}
+# What links a subject to the figure it reaches: "the death toll ... has risen to 7,085", "... stood at",
+# "... is estimated to be 110,000", "... reached 300".
+TOLL_LINKS = {"to", "at", "be", "is", "was", "reached", "hit", "topped", "passed", "exceeded", "stood", "stands"}
+
+
+def _toll_subject(tokens: list[Token], first: int) -> frozenset[str]:
+    """The toll a figure is the value of when the sentence's subject is a toll written far before it: in
+    "The death toll from the powerful earthquake in Turkey has risen to 7,085" or "The death toll, as of
+    Friday, is estimated to be 110,000" the role window of a few words misses "death toll". Looks back
+    through commas (not past ';' ':' or another figure) up to 16 tokens, only after a linking word."""
+    if first == 0 or tokens[first - 1].low not in TOLL_LINKS:
+        return frozenset()
+    for k in range(first - 1, max(-1, first - 17), -1):
+        tok = tokens[k]
+        if _figure_word(tok) or tok.text in {";", ":"}:
+            break
+        if tok.low in TOLL_WORDS:
+            words = [tok.low] + ([tokens[k - 1].low] if k > 0 and tokens[k - 1].kind == "word"
+                                 and tokens[k - 1].low not in _NOT_ROLES else [])
+            return frozenset(role_word(w) for w in words)
+    return frozenset()
+
+
 ANOTHER_WORDS = {"another", "further", "additional"}
 
 
@@ -763,8 +787,9 @@ def _quantities(text: str, tokens: list[Token], skip: set[int] | frozenset[int] 
         after = tuple(t.low for t in tokens[number.end:number.end + 2])
         if after in AFTER_QUALIFIERS and not qual:  # "five years or more", "10 years to life"
             lo_f, hi_f = AFTER_QUALIFIERS[after]
-        lo = 0.0 if lo_f == 0.0 else number.value * lo_f - number.tolerance
-        hi = INF if hi_f == INF else number.value * hi_f + number.tolerance
+        # a bound is written as the bound: "more than 10,000" is above 10,000, not "10,000" give or take 5,000
+        lo = 0.0 if lo_f == 0.0 else number.value * lo_f - (0.0 if hi_f == INF else number.tolerance)
+        hi = INF if hi_f == INF else number.value * hi_f + (0.0 if lo_f == 0.0 else number.tolerance)
         end = number.end
         ratio = _ratio_at(tokens, end) if unit == "count" and not qual else None
         if ratio is not None and ratio[0] > number.value:  # "1 in 3 Americans", "one out of four": a share
@@ -784,8 +809,9 @@ def _quantities(text: str, tokens: list[Token], skip: set[int] | frozenset[int] 
         last = max(end, i + 1) - 1
         head = unit in {"count", "percent", "ordinal"} and _head(tokens, end)
         out.append(Quantity(lo, hi, unit, text[tokens[first].start:tokens[last].end],
-                            _roles(tokens, first, end + bool(head), names=False), _preposition(tokens, first),
-                            role_word(tokens[end].low) if head else "", _near_names(tokens, first, end),
+                            _roles(tokens, first, end + bool(head), names=False) | _toll_subject(tokens, first),
+                            _preposition(tokens, first), role_word(tokens[end].low) if head else "",
+                            _near_names(tokens, first, end),
                             _whole(tokens, first, end), _more(tokens, first, end)))
         i = max(end, i + 1)
     return out
@@ -1473,10 +1499,13 @@ def same_date(x: DateFact, y: DateFact) -> bool:
 
 
 def _sums_to(q: Quantity, others: list[Quantity]) -> bool:
-    """ "59 people" = "53 passengers and six crew": a count that is the sum of two or three on the other side."""
+    """ "59 people" = "53 passengers and six crew": a count that is the sum of two or three on the other side.
+    An open bound is read as about its figure: "more than 10,000 dead" is no sum of 7,085 dead and 33,559
+    injured."""
     exact = [o.lo for o in others if o.unit == "count" and o.lo == o.hi]
+    upper = min(q.hi, 1.1 * q.lo) if q.hi == INF else q.hi
     return q.unit == "count" and any(
-        q.lo <= sum(c) <= q.hi for n in (2, 3) if len(exact) >= n for c in combinations(exact, n))
+        q.lo <= sum(c) <= upper for n in (2, 3) if len(exact) >= n for c in combinations(exact, n))
 
 
 def same_figure(x: Quantity, y: Quantity) -> bool:
@@ -1496,10 +1525,23 @@ def _pair_up(candidates: list[tuple[tuple, object, object]]) -> list[tuple[objec
     return pairs
 
 
+def open_bound(q: Quantity) -> bool:
+    """ "more than 10,000", "up to 300": a bound, which agrees with almost any figure beyond it."""
+    return q.hi == INF or q.lo == 0.0
+
+
+def _stated(q: Quantity, other: Quantity) -> bool:
+    """Whether the other sentence states figure `q` as `other`, whatever role each was read with. An open
+    bound ("more than 10,000 dead") holds for almost any large figure (33,559 injured): it is stated only by
+    a figure of the same measure."""
+    return same_figure(q, other) or (q.agrees(other) and (
+        not (open_bound(q) or open_bound(other)) or same_quantity(q, other)))
+
+
 def _quantity_differences(a: Facts, b: Facts) -> list[Difference]:
     qa, qb = list(a.quantities), list(b.quantities)
-    lone_a = [q for q in qa if not any(q.agrees(o) or same_figure(q, o) for o in qb) and not _sums_to(q, qb)]
-    lone_b = [q for q in qb if not any(q.agrees(o) or same_figure(q, o) for o in qa) and not _sums_to(q, qa)]
+    lone_a = [q for q in qa if not any(_stated(q, o) for o in qb) and not _sums_to(q, qb)]
+    lone_b = [q for q in qb if not any(_stated(q, o) for o in qa) and not _sums_to(q, qa)]
     candidates = []
     for x in lone_a:
         for y in lone_b:

@@ -280,6 +280,37 @@ def test_a_running_total_of_a_later_day_is_a_revision(embedder):
     assert [[s.value for s in r.sides] for r in result.revisions] == [["four", "five"]]
 
 
+QUAKE_XIN = ("ANKARA, August 20 (Xinhua) -- The death toll from the powerful earthquake in Turkey has risen to 7,085, "
+             "with 33,559 injured, the government crisis center said early Friday.")
+QUAKE_NYT = ("IZMIT, Turkey _ Earthquake relief workers Friday pleaded with Turkey's government to turn its attention "
+             "from the more than 10,000 dead and 35,000 missing to the survivors left homeless.")
+
+
+def test_a_toll_written_far_before_its_figure_is_its_role():
+    # Xinhua 1999 and Wikinews 2010 (Haiti): the subject "death toll" lies beyond the role window of a few words
+    assert "dead" in _q(QUAKE_XIN)[0].role
+    assert "dead" in _q("The death toll, as of Friday, is estimated to be 110,000.")[0].role
+    # the injured after the toll are not the toll
+    assert "dead" not in _q(QUAKE_XIN)[1].role
+
+
+def test_a_bound_is_not_rounded_nor_a_sum_nor_stated_by_another_measure():
+    more = _q(QUAKE_NYT)[0]
+    assert more.lo == 10_000  # "more than 10,000" is above 10,000, not 10,000 give or take 5,000
+    # neither the sum of 7,085 dead and 33,559 injured nor stated by the 33,559 injured
+    assert [(d.a, d.b) for d in _diffs(QUAKE_XIN, QUAKE_NYT, "1999-08-20", "1999-08-20")] == \
+        [("7,085", "more than 10,000")]
+
+
+def test_an_outlet_figure_of_another_day_does_not_settle_a_same_day_dispute(embedder):
+    # NYT said "more than 7,000" on Aug 19 and "more than 10,000" on Aug 20, when Xinhua said 7,085
+    nyt_19 = "The quake killed more than 7,000 people, the deadliest earthquake in Turkey in 60 years."
+    result = align([_article(embedder, "xin", "Xinhua", "1999-08-20T10:00:00Z", QUAKE_XIN),
+                    _article(embedder, "nyt-19", "NYT", "1999-08-19T10:00:00Z", nyt_19),
+                    _article(embedder, "nyt-20", "NYT", "1999-08-20T12:00:00Z", QUAKE_NYT)])
+    assert [sorted(s.value for s in c.sides) for c in result.conflicts] == [["7,085", "more than 10,000"]]
+
+
 def test_cli_all_conflicts_flag(tmp_path):
     rows = [{"id": "ap-1", "outlet": "AP", "published": "1998-08-10T10:00:00Z", "text": TOLL_2},
             {"id": "xin-1", "outlet": "Xinhua", "published": "1998-08-10T11:00:00Z", "text": TOLL_OTHER}]
