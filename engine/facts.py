@@ -669,8 +669,10 @@ def _source_at(tokens: list[Token], i: int) -> bool:
 
 
 def _whole(tokens: list[Token], start: int, end: int) -> bool:
+    """Whether a figure counts a whole: "in all", "both", or a total whose part follows ("raised $430,000,
+    including $255,500 for the Heisman Trophy")."""
     words = {t.low for t in tokens[max(0, start - 4):min(len(tokens), end + 4)]}
-    return bool(words & WHOLE_WORDS) or any(
+    return bool(words & WHOLE_WORDS) or "including" in {t.low for t in tokens[end:end + 2]} or any(
         tokens[k].low == "in" and tokens[k + 1].low == "all" for k in range(end, min(len(tokens) - 1, end + 3)))
 
 
@@ -1478,6 +1480,8 @@ def same_quantity(x: Quantity, y: Quantity) -> bool:
         shared -= {x.head}  # both count survivors: which survivors is the role ("rescued" vs "treated")
     if shared - WEAK - {""}:
         return True
+    if x.unit.startswith("money:") and x.near and x.near == y.near:
+        return True  # a price of the same named thing: "$255,500 for Simpson's Heisman Trophy" / "... fetched $230,000"
     return x.agrees(y) and all(q.lo > 0 and q.hi <= 1.4 * q.lo and (q.lo >= 13 or q.unit != "count") for q in (x, y))
 
 
@@ -1549,7 +1553,8 @@ def _quantity_differences(a: Facts, b: Facts) -> list[Difference]:
                 continue
             if x.unit == "ordinal" and x.head != y.head:
                 continue  # "the seventh child" and "the 19th century" are not one count
-            candidates.append((_shared_role(x.role, y.role), x, y))
+            # a part pairs with a part before a whole: "$255,500 for the trophy" with "$230,000", not the auction's
+            candidates.append(((x.whole == y.whole, *_shared_role(x.role, y.role)), x, y))
     out = []
     for x, y in _pair_up(candidates):
         confidence, doubts = quantity_confidence(x, y, a, b)

@@ -311,6 +311,15 @@ def test_an_outlet_figure_of_another_day_does_not_settle_a_same_day_dispute(embe
     assert [sorted(s.value for s in c.sides) for c in result.conflicts] == [["7,085", "more than 10,000"]]
 
 
+def test_a_price_of_one_named_thing_pairs_with_the_part_not_the_total():
+    # AP and NYT on the Simpson auction (Feb 1999): the trophy's price, not the auction's total, is in dispute
+    ap = "The auction Tuesday raised $430,000, including $255,500 for Simpson's Heisman Trophy."
+    nyt = ("Simpson's Heisman Memorial Trophy fetched $230,000 at an auction Tuesday intended to raise money for "
+           "the families of his ex-wife and her friend, Ron Goldman.")
+    assert _q(ap)[0].whole and not _q(ap)[1].whole
+    assert [(d.a, d.b) for d in _diffs(ap, nyt)] == [("$255,500", "$230,000")]
+
+
 def test_cli_all_conflicts_flag(tmp_path):
     rows = [{"id": "ap-1", "outlet": "AP", "published": "1998-08-10T10:00:00Z", "text": TOLL_2},
             {"id": "xin-1", "outlet": "Xinhua", "published": "1998-08-10T11:00:00Z", "text": TOLL_OTHER}]
