@@ -551,6 +551,16 @@ REVISION_DAYS = 7  # a figure revised as events unfold is revised within days; l
 REVISED_CUES = frozenset({"updated", "revised", "corrected", "upgraded", "downgraded"})
 
 
+def _revised(revision: Conflict) -> bool:
+    """Whether a later report's other figure is shown as a revision: trusted as one measure (below the
+    threshold: two figures of two things), not more than tripled or cut to a third ("far apart": 194 members
+    of parliament among "nearly a thousand" arrested, objects below 10 feet and at 60 feet, a depth of 10 km
+    and of 44.3 km are other measures far more often than a count revised), and not the same words read
+    against two publication dates (a quote's "in January" repeated months later)."""
+    first, second = (" ".join(side.value.lower().split()) for side in revision.sides)
+    return revision.confidence >= CONFIDENCE_THRESHOLD and "far apart" not in revision.doubts and first != second
+
+
 def _revision(story: _Story, a: int, b: int) -> bool:
     """Whether b against a is a figure revised rather than disputed: one outlet's later report (an outlet
     correcting itself or following events), a sentence that says the figure was revised, or a report of a
@@ -824,7 +834,7 @@ def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
         for diff, side_a, side_b, link in _find_conflicts(story, group, links, attributed):
             if _revision(story, side_a[0], side_b[0]):
                 revision = _conflict(story, diff, side_a[:1], side_b[:1], link, revision=True, reports=reports)
-                if revision.confidence >= CONFIDENCE_THRESHOLD:  # below it: two figures of two things
+                if _revised(revision):
                     revisions.append(revision)
                 continue
             evidence = (side_a[0], side_b[0])
@@ -844,7 +854,7 @@ def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
     for a, b, diff in _measure_disputes(story, reports, {p for p, score in links.items() if score >= STRONG_LINK}):
         if _revision(story, a, b):
             revision = _conflict(story, diff, [a], [b], STRONG_LINK, revision=True, reports=reports)
-            if revision.confidence >= CONFIDENCE_THRESHOLD:
+            if _revised(revision):
                 revisions.append(revision)
         else:
             disputes.append((_conflict(story, diff, [a], [b], STRONG_LINK, reports=reports), a, b))

@@ -320,6 +320,22 @@ def test_a_price_of_one_named_thing_pairs_with_the_part_not_the_total():
     assert [(d.a, d.b) for d in _diffs(ap, nyt)] == [("$255,500", "$230,000")]
 
 
+def test_no_revision_of_the_same_words_or_of_a_figure_far_off(embedder):
+    # NYT repeats a quote five months later: its "in January" is the same words, not a date revised
+    quote = ("``I was present in the Roosevelt Room in January when the president categorically denied any sexual "
+             "involvement with Monica Lewinsky.")
+    result = align([_article(embedder, "nyt-1", "NYT", "1998-09-08T10:00:00Z", quote),
+                    _article(embedder, "nyt-2", "NYT", "1999-02-12T10:00:00Z", quote)])
+    assert result.revisions == [] and result.conflicts == []
+    # AP on Burma (Sep 1998): 194 members of parliament among the arrested, nearly a thousand arrested in all
+    many = ("Recently they have arrested nearly a thousand members of opposition parties,'' said Aung Naing Oo, "
+            "chairman of the ABSDF.")
+    some = "The NLD said 194 members of parliament are among the arrested party members."
+    result = align([_article(embedder, "ap-1", "AP", "1998-09-11T08:00:00Z", many),
+                    _article(embedder, "ap-2", "AP", "1998-09-11T12:00:00Z", some)])
+    assert result.revisions == []
+
+
 def test_cli_all_conflicts_flag(tmp_path):
     rows = [{"id": "ap-1", "outlet": "AP", "published": "1998-08-10T10:00:00Z", "text": TOLL_2},
             {"id": "xin-1", "outlet": "Xinhua", "published": "1998-08-10T11:00:00Z", "text": TOLL_OTHER}]
