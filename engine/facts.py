@@ -1553,8 +1553,9 @@ def _quantity_differences(a: Facts, b: Facts) -> list[Difference]:
                 continue
             if x.unit == "ordinal" and x.head != y.head:
                 continue  # "the seventh child" and "the 19th century" are not one count
-            # a part pairs with a part before a whole: "$255,500 for the trophy" with "$230,000", not the auction's
-            candidates.append(((x.whole == y.whole, *_shared_role(x.role, y.role)), x, y))
+            # the same head noun first ("213 people" with "224 people", not "two bombs"), then a part with a part
+            # ("$255,500 for the trophy" with "$230,000", not the auction's $430,000 including it)
+            candidates.append(((x.head == y.head, x.whole == y.whole, *_shared_role(x.role, y.role)), x, y))
     out = []
     for x, y in _pair_up(candidates):
         confidence, doubts = quantity_confidence(x, y, a, b)
