@@ -556,9 +556,11 @@ def _revised(revision: Conflict) -> bool:
     threshold: two figures of two things), not more than tripled or cut to a third ("far apart": 194 members
     of parliament among "nearly a thousand" arrested, objects below 10 feet and at 60 feet, a depth of 10 km
     and of 44.3 km are other measures far more often than a count revised), and not the same words read
-    against two publication dates (a quote's "in January" repeated months later)."""
+    against two publication dates (a quote's "in January" repeated months later). A value is revised, not a
+    negation: a truck "seen" near the clinic in January and Rudolph "not seen" since February are two moments."""
     first, second = (" ".join(side.value.lower().split()) for side in revision.sides)
-    return revision.confidence >= CONFIDENCE_THRESHOLD and "far apart" not in revision.doubts and first != second
+    return revision.confidence >= CONFIDENCE_THRESHOLD and "far apart" not in revision.doubts and first != second \
+        and revision.kind not in {"negation", "attribution"}
 
 
 def _revision(story: _Story, a: int, b: int) -> bool:

@@ -334,6 +334,14 @@ def test_no_revision_of_the_same_words_or_of_a_figure_far_off(embedder):
     result = align([_article(embedder, "ap-1", "AP", "1998-09-11T08:00:00Z", many),
                     _article(embedder, "ap-2", "AP", "1998-09-11T12:00:00Z", some)])
     assert result.revisions == []
+    # NYT on Eric Rudolph (July 1998): "seen" near the clinic in January, "not seen" since February
+    seen = ("A few days later, a pickup truck registered to Rudolph and seen near the Birmingham clinic the day of "
+            "the bombing was found abandoned in a wooded area near Murphy.")
+    unseen = ("Until he emerged July 9 and obtained food, Rudolph had not been seen early February, when his "
+              "abandoned pickup truck was found outside Murphy.")
+    result = align([_article(embedder, "nyt-1", "NYT", "1998-07-14T10:00:00Z", seen),
+                    _article(embedder, "nyt-2", "NYT", "1998-07-20T10:00:00Z", unseen)])
+    assert not [r for r in result.revisions if r.kind == "negation"]
 
 
 def test_cli_all_conflicts_flag(tmp_path):
