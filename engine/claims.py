@@ -37,8 +37,9 @@ import heapq
 import math
 import textwrap
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 from newsprism.engine import facts
@@ -543,9 +544,11 @@ def _find_conflicts(story: _Story, units: list[int], links: dict[tuple[int, int]
     return found
 
 
-# Words with which a later report says that a figure moved on ("the toll has risen to 40").
+# Words with which a later report says that a figure moved on ("the toll has risen to 40"). The present
+# perfect ("the virus has killed five people") gives a running total as of the report's day: a later day's
+# total is the figure moving on, not a dispute.
 UPDATE_CUES = frozenset({"risen", "rose", "climbed", "revised", "raised", "mounted", "jumped", "updated", "now",
-                         "latest", "lowered", "corrected", "increased", "reached"})
+                         "latest", "lowered", "corrected", "increased", "reached", "has", "have"})
 
 
 # A difference found in a pair the same-claim decision links weakly is more often two figures of two things:
@@ -555,10 +558,27 @@ STRONG_LINK = 0.5
 REVISION_DAYS = 7  # a figure revised as events unfold is revised within days; later reports tell other moments
 
 
+# Words with which a report says that a figure was itself revised ("USGS updated their information later").
+REVISED_CUES = frozenset({"updated", "revised", "corrected", "upgraded", "downgraded"})
+
+
+def _revised(revision: Conflict) -> bool:
+    """Whether a later report's other figure is shown as a revision: trusted as one measure (below the
+    threshold: two figures of two things), not more than tripled or cut to a third ("far apart": 194 members
+    of parliament among "nearly a thousand" arrested, objects below 10 feet and at 60 feet, a depth of 10 km
+    and of 44.3 km are other measures far more often than a count revised), and not the same words read
+    against two publication dates (a quote's "in January" repeated months later). A value is revised, not a
+    negation: a truck "seen" near the clinic in January and Rudolph "not seen" since February are two moments."""
+    first, second = (" ".join(side.value.lower().split()) for side in revision.sides)
+    return revision.confidence >= CONFIDENCE_THRESHOLD and "far apart" not in revision.doubts and first != second \
+        and revision.kind not in {"negation", "attribution"}
+
+
 def _revision(story: _Story, a: int, b: int) -> bool:
     """Whether b against a is a figure revised rather than disputed: one outlet's later report (an outlet
-    correcting itself or following events), or a report of a later day that says the figure moved on."""
-    if story.sources([a]) & story.sources([b]):
+    correcting itself or following events), a sentence that says the figure was revised, or a report of a
+    later day that says the figure moved on."""
+    if story.sources([a]) & story.sources([b]) or (story.facts[a].words | story.facts[b].words) & REVISED_CUES:
         return True
     day_a, day_b = story.published(a)[:10], story.published(b)[:10]
     if "9999" in (day_a, day_b) or day_a == day_b:
@@ -586,12 +606,72 @@ def _evidence(story: _Story, unit: int, value: str) -> tuple[str, tuple[int, int
     return text, ((start, start + len(value)) if start >= 0 and value else None), article
 
 
+class _Reports:
+    """Per article of a story, the units it holds and the latest year it writes out (the year of an undated
+    report): what `_conflict` reads beyond the two sentences."""
+
+    def __init__(self, story: _Story) -> None:
+        self.units: dict[int, list[int]] = defaultdict(list)
+        for u, arts in enumerate(story.arts):
+            for k in arts:
+                self.units[k].append(u)
+        self.story = story
+
+    def year(self, k: int) -> int | None:
+        published = facts.published_day(self.story.articles[k].published)
+        if published:
+            return published.year
+        years = {y for u in self.units[k] for y in facts.written_years(self.story.facts[u])}
+        return max(years) if years else None
+
+    def outlet(self, u: int, days: tuple[date, date] | None = None) -> set[int]:
+        """The articles of the independent report(s) unit u comes from (an outlet's whole coverage), those
+        published within `days` when they are given (undated ones included)."""
+        sources = self.story.sources([u])
+        return {k for k, source in enumerate(self.story.source) if source in sources and (
+            days is None or (day := facts.published_day(self.story.articles[k].published)) is None
+            or days[0] <= day <= days[1])}
+
+    def states(self, arts: Iterable[int], q: facts.Quantity) -> bool:
+        """Whether one of these articles states figure `q` of the same thing itself: a report that gives
+        both figures (nine dead at the brokerage, 12 in all) is not disputing either."""
+        return any((o.unit == q.unit and o.agrees(q) and facts.same_quantity(o, q)) or facts.same_figure(o, q)
+                   for k in arts for u in self.units[k] for o in self.story.facts[u].quantities)
+
+
+BOTH_IN_ONE_REPORT = 0.5  # confidence lost when a side's own report also states the other side's figure
+OTHER_YEARS = 0.5  # ... when one side is about an earlier year than its undated report
+
+
+def _context_doubts(story: _Story, reports: _Reports, diff: facts.Difference, x: int, y: int,
+                    arts_a: set[int], arts_b: set[int]) -> tuple[float, tuple[str, ...]]:
+    """Confidence lost, and why, for what the two reports say beyond the two sentences (see `_Reports`)."""
+    loss, doubts = 0.0, []
+    fx, fy = story.facts[x], story.facts[y]
+    quoted = facts.attributed(fx) and facts.attributed(fy) and not (
+        fx.speaker and fy.speaker and facts.same_source(fx.speaker, fy.speaker))
+    if diff.quantities is not None and not quoted:  # a report that sets two sources' figures side by side
+        qa, qb = diff.quantities                    # shows a dispute; one that gives both itself counts two things
+        if reports.states(arts_a, qb) or reports.states(arts_b, qa):
+            loss += BOTH_IN_ONE_REPORT
+            doubts.append("one report states both")
+    if "other years" not in diff.doubts and None in (fx.year, fy.year):
+        year_a = max((reports.year(k) or 0 for k in story.arts[x]), default=0) or None
+        year_b = max((reports.year(k) or 0 for k in story.arts[y]), default=0) or None
+        if facts.other_years(fx, fy, year_a, year_b):
+            loss += OTHER_YEARS
+            doubts.append("other years")
+    return loss, tuple(doubts)
+
+
 def _conflict(story: _Story, diff: facts.Difference, side_a: list[int], side_b: list[int], link: float,
-              revision: bool = False, evidence: tuple[int, int] | None = None) -> Conflict:
+              revision: bool = False, evidence: tuple[int, int] | None = None,
+              reports: _Reports | None = None) -> Conflict:
     """A conflict (or a revision) of `diff`: per side its outlets and articles, and as evidence the sentence
     that states the side's value (the pair the difference was found in: `evidence`, by default side_a[0]
     and side_b[0]), the value marked.
-    Its confidence is the difference's (facts.quantity_confidence and kin), lowered for a weak link."""
+    Its confidence is the difference's (facts.quantity_confidence and kin), lowered for a weak link and for
+    what the reports say beyond the two sentences (`_context_doubts`)."""
     sides = []
     evidence = evidence or (side_a[0], side_b[0])
     for units, value, unit in ((side_a, diff.a, evidence[0]), (side_b, diff.b, evidence[1])):
@@ -606,11 +686,78 @@ def _conflict(story: _Story, diff: facts.Difference, side_a: list[int], side_b: 
     confidence = diff.confidence * (1.0 - LINK_WEIGHT * (1.0 - min(1.0, max(0.0, link) / STRONG_LINK)))
     days = [facts.published_day(side.published) for side in sides]
     doubts = diff.doubts
+    loss, more = _context_doubts(story, reports or _Reports(story), diff, evidence[0], evidence[1],
+                                 {k for u in side_a for k in story.arts[u]}, {k for u in side_b for k in story.arts[u]})
+    confidence -= loss
+    doubts += more
     if None not in days and abs((days[0] - days[1]).days) > REVISION_DAYS:
         confidence -= 0.3  # reports weeks apart: a figure of another moment, rarely one in dispute
         doubts += ("weeks apart",)
     description = _describe(diff.kind, diff.role, sides, revision)
     return Conflict(diff.kind, sides, description, diff.role, round(max(0.0, confidence), 3), doubts, round(link, 3))
+
+
+# A figure of a measure news disputes (the dead, the injured, a quake's magnitude, a person's age) may differ
+# between two reports whose sentences say little else alike, so the same-claim links never pair them ("The
+# death toll ... has risen to 7,085" / "the more than 10,000 dead and 35,000 missing"). Such pairs are
+# compared on their own, under stricter rules: see `_measure_disputes`.
+DISPUTE_CONFIDENCE = 0.75  # facts.quantity_confidence needed, with no doubt at all
+DISPUTE_DAYS = 7  # reports at most this far apart (a week later the figure is another moment's)
+MAX_DISPUTE_PAIRS = 20_000  # figure pairs read per story at most: a 100-article story stays fast
+
+
+def _dispute_keys(q: facts.Quantity) -> list[tuple[str, str]]:
+    """(unit, what) buckets of a figure a dispute can be about: a measure role (the dead, the injured...) or a
+    named person's age. A quake's magnitude is not one: stories of quakes are full of aftershocks."""
+    if q.unit == "age":
+        return [("age", name) for name in q.near]
+    return [(q.unit, m) for m in sorted((q.role | {q.head}) & facts.MEASURE_ROLES)]
+
+
+def _measure_disputes(story: _Story, reports: _Reports,
+                      seen: set[tuple[int, int]]) -> list[tuple[int, int, facts.Difference]]:
+    """Pairs of sentences of two independent reports, not linked as one claim, that state one measure of one
+    thing differently: a shared measure (see `_dispute_keys`) and some other content word in common, a
+    difference facts.quantity_confidence trusts without a doubt, reports within DISPUTE_DAYS, and neither
+    outlet stating the other's figure anywhere in its coverage."""
+    buckets: dict[tuple[str, str], list[tuple[int, facts.Quantity]]] = defaultdict(list)
+    for u, f in enumerate(story.facts):
+        for q in f.quantities:
+            for key in _dispute_keys(q):
+                buckets[key].append((u, q))
+    out: list[tuple[int, int, facts.Difference]] = []
+    budget = MAX_DISPUTE_PAIRS
+    done: set[tuple[int, int]] = set(seen)
+    for entries in buckets.values():
+        for i, (a, x) in enumerate(entries):
+            for b, y in entries[i + 1:]:
+                budget -= 1
+                if budget < 0:
+                    return out
+                pair = (min(a, b), max(a, b))
+                if pair in done or story.sources([a]) & story.sources([b]) or x.agrees(y) \
+                        or not facts.same_quantity(x, y):
+                    continue
+                days = [facts.published_day(story.published(u)) for u in pair]
+                if None not in days and abs((days[0] - days[1]).days) > DISPUTE_DAYS:
+                    continue
+                # what each outlet said meanwhile: the NYT's "more than 7,000" the day before, or Xinhua's
+                # "at least 10,059" the day after, do not make Aug. 20's 7,085 and "more than 10,000" agree
+                by = (min(days), max(days)) if None not in days else None
+                fa, fb = story.facts[pair[0]], story.facts[pair[1]]
+                if not (fa.content & fb.content) - facts.MEASURE_ROLES - facts.WEAK - facts.QUALIFIER_WORDS:
+                    continue  # nothing but the measure in common: two events of one story, as often as one
+                for diff in facts.differences(fa, fb):
+                    if diff.quantities is None or diff.confidence < DISPUTE_CONFIDENCE or diff.doubts:
+                        continue
+                    qa, qb = diff.quantities
+                    if reports.states(reports.outlet(pair[0], by), qb) \
+                            or reports.states(reports.outlet(pair[1], by), qa):
+                        continue  # the outlet gives the other figure itself: two counts it tells apart
+                    done.add(pair)
+                    out.append((pair[0], pair[1], diff))
+                    break
+    return out
 
 
 class _Claims:
@@ -691,6 +838,7 @@ def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
     """Claims of the groups, split where their members disagree on a fact, plus one claim per sentence
     left out of every group; the claims' ids are set and the conflicts point to them."""
     made = _Claims(story)
+    reports = _Reports(story)
     conflicts: list[tuple[Conflict, list[Claim | None]]] = []
     revisions: list[Conflict] = []
     for group in groups:
@@ -698,8 +846,8 @@ def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
         pending: list[tuple[Conflict, Claim, bool]] = []
         for diff, side_a, side_b, link in _find_conflicts(story, group, links, attributed):
             if _revision(story, side_a[0], side_b[0]):
-                revision = _conflict(story, diff, side_a[:1], side_b[:1], link, revision=True)
-                if revision.confidence >= CONFIDENCE_THRESHOLD:  # below it: two figures of two things
+                revision = _conflict(story, diff, side_a[:1], side_b[:1], link, revision=True, reports=reports)
+                if _revised(revision):
                     revisions.append(revision)
                 continue
             evidence = (side_a[0], side_b[0])
@@ -710,14 +858,25 @@ def _claims(story: _Story, groups: list[list[int]], links: dict[tuple[int, int],
             a_major = _majority_first(story, side_a, side_b)
             minor = side_b if a_major else side_a
             remaining = [u for u in remaining if u not in minor]
-            pending.append((_conflict(story, diff, side_a, side_b, link, evidence=evidence), made.make(minor), a_major))
+            pending.append((_conflict(story, diff, side_a, side_b, link, evidence=evidence, reports=reports),
+                            made.make(minor), a_major))
         main = made.make(remaining) if remaining else None
         for conflict, minor_claim, a_major in pending:
             conflicts.append((conflict, [main, minor_claim] if a_major else [minor_claim, main]))
+    disputes = []
+    for a, b, diff in _measure_disputes(story, reports, {p for p, score in links.items() if score >= STRONG_LINK}):
+        if _revision(story, a, b):
+            revision = _conflict(story, diff, [a], [b], STRONG_LINK, revision=True, reports=reports)
+            if _revised(revision):
+                revisions.append(revision)
+        else:
+            disputes.append((_conflict(story, diff, [a], [b], STRONG_LINK, reports=reports), a, b))
     grouped = {u for g in groups for u in g}
     for u in range(len(story.units)):
         if u not in grouped:
             made.make([u])
+    owner = {u: claim for key, claim in made.by_units.items() for u in key}
+    conflicts += [(conflict, [owner.get(a), owner.get(b)]) for conflict, a, b in disputes]
     claims = sorted(made.by_units.values(), key=lambda c: (KIND_ORDER[c.kind], -c.support,
                                                             c.first["published"] or "9999", c.text))
     for k, claim in enumerate(claims, 1):

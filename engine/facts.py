@@ -104,6 +104,9 @@ MONTHS = {
 }
 _DAY_PARTS = {"morning", "afternoon", "evening", "night"}
 # Words that make a weekday or month point forward in time rather than back.
+FORECAST_WORDS = frozenset({"predict", "predicts", "predicted", "prediction", "predictions", "forecast", "forecasts",
+                            "forecasting", "forecasted", "projected", "projection", "projections", "guidance",
+                            "outlook", "target", "targets"})
 FUTURE_CUES = {"will", "next", "due", "scheduled", "planned", "expected", "until", "shall", "upcoming", "coming"}
 # Without a published date, relative dates resolve against this fixed day, so two undated sentences still
 # compare consistently with each other.
@@ -153,6 +156,10 @@ ROLE_SYNONYMS = [
     ["evacuated", "evacuation", "evacuee", "evacuees", "fled", "flee", "displaced", "leave", "forced"],
     ["destroyed", "destroy", "razed", "lost", "burned", "burnt", "gutted"],
     ["arrested", "arrest", "arrests", "detained"],
+    ["homeless", "shelter", "shelters", "sheltered"],
+    ["earthquake", "earthquakes", "quake", "quakes", "tremor", "temblor"],
+    ["affected"],
+    ["infected", "infection", "infections", "sickened", "stricken", "cases"],
     ["crowd", "fans", "fan", "spectators", "supporters", "attendance", "watched"],
     ["fell", "fall", "falls", "drop", "dropped", "drops", "plunged", "plunge", "slid", "slide", "declined",
      "decline", "tumbled", "sank", "slumped", "lower", "cut", "down"],
@@ -167,7 +174,8 @@ ROLE_SYNONYMS = [
 ]
 # Role words too general to make two numbers "the same quantity" on their own.
 WEAK_ROLES = {"people", "said", "year", "time", "total", "rose", "fell", "new", "last", "first", "day", "week",
-              "month", "number", "level"}
+              "month", "number", "level", "other", "others"}  # "13 others": others of what the sentence said
+QUAKE_WORDS = {"earthquake", "quake", "tremor", "temblor", "aftershock", "aftershocks"}
 FINANCE_WORDS = {"rate", "rates", "share", "shares", "stock", "stocks", "price", "prices", "inflation", "yield",
                  "yields", "market", "index", "bond", "bonds", "revenue", "profit", "sales", "interest", "tax",
                  "wage", "wages", "dividend", "turnover", "currency", "mortgage", "mortgages", "gdp", "economy",
@@ -219,16 +227,19 @@ def role_word(word: str) -> str:
     return _SYNONYM.get(s, s)
 
 
-_WEAK = frozenset(role_word(w) for w in WEAK_ROLES)
+WEAK = frozenset(role_word(w) for w in WEAK_ROLES)
 _DIRECTIONS = frozenset({role_word("rise"), role_word("fall")})
 # Roles that are different measures of one event: a count of the dead is never a count of the injured.
-_MEASURES = frozenset(role_word(w) for w in ("dead", "injured", "missing", "rescued", "evacuated", "destroyed",
-                                             "arrested"))
+MEASURE_ROLES = frozenset(role_word(w) for w in ("dead", "injured", "missing", "rescued", "evacuated", "destroyed",
+                                             "arrested", "homeless", "affected", "infected"))
 # Words never used as roles: function words, and numbers and dates, which are the values themselves.
 _NOT_ROLES = STOPWORDS | set(UNITS) | set(TENS) | set(SCALES) | set(ORDINALS) | set(MONTHS) | set(WEEKDAYS) | {
     "dozen", "half", "quarter", "percent", "per", "cent", "a.m.", "p.m.", "morning", "afternoon", "evening", "night",
     "yesterday", "today", "tonight", "ago", "last", "next", "previous", "earlier", "later"}
 _FINANCE = frozenset(role_word(w) for w in FINANCE_WORDS)
+_COMPASS = frozenset(role_word(w) for w in ("north", "south", "east", "west", "northwest", "northeast", "southwest",
+                                             "southeast", "northern", "southern", "eastern", "western"))
+QUALIFIER_WORDS = frozenset(w for q in QUALIFIERS for w in q.split())
 
 # ---------------------------------------------------------------------------------------------------------------
 # Tokens
@@ -275,14 +286,23 @@ def _is_break(tok: Token) -> bool:
     return tok.kind == "punct" and tok.text in _CLAUSE_BREAKS
 
 
+def _figure_word(tok: Token) -> bool:
+    return tok.kind == "num" or tok.low in UNITS or tok.low in TENS
+
+
 def _roles(tokens: list[Token], start: int, end: int, before: int = 4, after: int = 4,
            names: bool = True) -> frozenset[str]:
-    """Up to `before`/`after` content words around tokens[start:end], within the clause, as role words;
+    """Up to `before`/`after` content words around tokens[start:end], within the clause, short of the next
+    figure and of an "and" that joins another figure, as role words: in "3,261 were killed and 11,759
+    injured" the injured are the second figure's and the killed the first's.
     `names=False` leaves out capitalised words (who did something is not when it happened)."""
     words: list[str] = []
     for step, limit, i in ((-1, before, start - 1), (1, after, end)):
         taken = scanned = 0
-        while 0 <= i < len(tokens) and taken < limit and scanned < 2 * limit and not _is_break(tokens[i]):
+        while 0 <= i < len(tokens) and taken < limit and scanned < 2 * limit and not _is_break(tokens[i]) \
+                and not _figure_word(tokens[i]) and not (
+                    tokens[i].low in {"and", "or"} and any(map(_figure_word, tokens[max(0, i - 6):i] if step < 0
+                                                                else tokens[i + 1:i + 4]))):
             tok = tokens[i]
             scanned += 1
             if tok.kind == "word" and tok.low not in _NOT_ROLES and (
@@ -326,6 +346,7 @@ class Quantity:
     head: str = ""  # the noun a count or percentage is of ("14 people", "2% target"), as a role word
     near: frozenset[str] = frozenset()  # names written near it ("in Nairobi"): whom or where it is about
     whole: bool = False  # counted as a whole ("in all", "both bombings", "a total of"): not one part of it
+    more: bool = False  # one more of its kind ("five more", "another aftershock, magnitude 5.1"): not the first
 
     @property
     def kind(self) -> str:
@@ -480,6 +501,8 @@ def _unit_after(tokens: list[Token], j: int, currency: str) -> tuple[str, float,
             return "age", 1.0, j + 3
         if MEASURES[low] == "year" and nxt == "old":
             return "age", 1.0, j + 2
+        if MEASURES[low] == "degree" and nxt in QUAKE_WORDS:
+            return "measure:magnitude", 1.0, j + 1  # wire style: "a 6.7-degree earthquake" is its magnitude
         if MEASURES[low] == "km" and nxt == "/":
             return "measure:km/h", 1.0, min(j + 3, len(tokens))
         return f"measure:{MEASURES[low]}", 1.0, j + 1
@@ -608,7 +631,7 @@ def _head(tokens: list[Token], j: int) -> bool:
 NEAR_WINDOW = 7  # tokens each side of a value in which a name says what the value is about
 # Words that make a figure a whole rather than one of its parts ("both bombings", "in all", "a total of").
 WHOLE_WORDS = {"both", "overall", "combined", "altogether", "together", "twin", "cumulative", "nationwide",
-               "worldwide"}
+               "worldwide"}  # not "a total of": one outlet's "total of 11 killed" is another's "at least 14 dead"
 
 
 def _near_names(tokens: list[Token], start: int, end: int) -> frozenset[str]:
@@ -646,9 +669,45 @@ def _source_at(tokens: list[Token], i: int) -> bool:
 
 
 def _whole(tokens: list[Token], start: int, end: int) -> bool:
+    """Whether a figure counts a whole: "in all", "both", or a total whose part follows ("raised $430,000,
+    including $255,500 for the Heisman Trophy")."""
     words = {t.low for t in tokens[max(0, start - 4):min(len(tokens), end + 4)]}
-    return bool(words & WHOLE_WORDS) or any(
+    return bool(words & WHOLE_WORDS) or "including" in {t.low for t in tokens[end:end + 2]} or any(
         tokens[k].low == "in" and tokens[k + 1].low == "all" for k in range(end, min(len(tokens) - 1, end + 3)))
+
+
+TOLL_WORDS = {"toll", "tally"}
+# What links a subject to the figure it reaches: "the death toll ... has risen to 7,085", "... stood at",
+# "... is estimated to be 110,000", "... reached 300".
+TOLL_LINKS = {"to", "at", "be", "is", "was", "reached", "hit", "topped", "passed", "exceeded", "stood", "stands"}
+
+
+def _toll_subject(tokens: list[Token], first: int) -> frozenset[str]:
+    """The toll a figure is the value of when the sentence's subject is a toll written far before it: in
+    "The death toll from the powerful earthquake in Turkey has risen to 7,085" or "The death toll, as of
+    Friday, is estimated to be 110,000" the role window of a few words misses "death toll". Looks back
+    through commas (not past ';' ':' or another figure) up to 16 tokens, only after a linking word."""
+    if first == 0 or tokens[first - 1].low not in TOLL_LINKS:
+        return frozenset()
+    for k in range(first - 1, max(-1, first - 17), -1):
+        tok = tokens[k]
+        if _figure_word(tok) or tok.text in {";", ":"}:
+            break
+        if tok.low in TOLL_WORDS:
+            words = [tok.low] + ([tokens[k - 1].low] if k > 0 and tokens[k - 1].kind == "word"
+                                 and tokens[k - 1].low not in _NOT_ROLES else [])
+            return frozenset(role_word(w) for w in words)
+    return frozenset()
+
+
+ANOTHER_WORDS = {"another", "further", "additional"}
+
+
+def _more(tokens: list[Token], start: int, end: int) -> bool:
+    """Whether a figure is of one more of its kind: "five more", "another 187", or in a sentence about
+    "another aftershock" or "a further aftershock" (up to eight tokens before it)."""
+    return (end < len(tokens) and tokens[end].low == "more") or any(
+        t.low in ANOTHER_WORDS for t in tokens[max(0, start - 8):start])
 
 
 def parse_quantities(text: str) -> list[Quantity]:
@@ -687,6 +746,18 @@ def _small_count(tokens: list[Token], i: int) -> int | None:
     return int(value) if value else None
 
 
+def _ratio_at(tokens: list[Token], end: int) -> tuple[float, int] | None:
+    """The denominator of a share written as "N in M" or "N out of M" (a plain number after), and the token
+    after it, if tokens[end:] continue one."""
+    k = end + 1 if end < len(tokens) and tokens[end].low == "in" else \
+        end + 2 if end + 1 < len(tokens) and tokens[end].low == "out" and tokens[end + 1].low == "of" else 0
+    if not k or k >= len(tokens):
+        return None
+    tok = tokens[k]
+    value = float(tok.low) if tok.kind == "num" and tok.low.isdigit() else UNITS.get(tok.low) or TENS.get(tok.low)
+    return (float(value), k + 1) if value and 1 < value < 1000 else None
+
+
 def _quantities(text: str, tokens: list[Token], skip: set[int] | frozenset[int] = frozenset()) -> list[Quantity]:
     """Quantities of a tokenized sentence; tokens in `skip` belong to dates ("September 4")."""
     out: list[Quantity] = []
@@ -703,6 +774,8 @@ def _quantities(text: str, tokens: list[Token], skip: set[int] | frozenset[int] 
             i = end
             continue
         number = _number_at(tokens, i)
+        if number is None and tokens[i].low in UNITS and _ratio_at(tokens, i + 1):
+            number = _Number(UNITS[tokens[i].low], 0.0, "count", i + 1)  # "one in three": "one" alone is no count
         if number is None:
             i += 1
             continue
@@ -716,11 +789,15 @@ def _quantities(text: str, tokens: list[Token], skip: set[int] | frozenset[int] 
         after = tuple(t.low for t in tokens[number.end:number.end + 2])
         if after in AFTER_QUALIFIERS and not qual:  # "five years or more", "10 years to life"
             lo_f, hi_f = AFTER_QUALIFIERS[after]
-        lo = 0.0 if lo_f == 0.0 else number.value * lo_f - number.tolerance
-        hi = INF if hi_f == INF else number.value * hi_f + number.tolerance
+        # a bound is written as the bound: "more than 10,000" is above 10,000, not "10,000" give or take 5,000
+        lo = 0.0 if lo_f == 0.0 else number.value * lo_f - (0.0 if hi_f == INF else number.tolerance)
+        hi = INF if hi_f == INF else number.value * hi_f + (0.0 if lo_f == 0.0 else number.tolerance)
         end = number.end
+        ratio = _ratio_at(tokens, end) if unit == "count" and not qual else None
+        if ratio is not None and ratio[0] > number.value:  # "1 in 3 Americans", "one out of four": a share
+            unit, lo, hi, end = "percent", 100 * number.value / ratio[0], 100 * number.value / ratio[0], ratio[1]
         # "between 40 million and 55 million crowns": one range; the unit is written once, at the end
-        if not qual and first > 0 and tokens[first - 1].low == "between" and end < len(tokens) - 1 \
+        elif not qual and first > 0 and tokens[first - 1].low == "between" and end < len(tokens) - 1 \
                 and tokens[end].low == "and":
             upper = _number_at(tokens, end + 1)
             if upper is not None and (upper.unit == unit or unit == "count"):
@@ -734,9 +811,10 @@ def _quantities(text: str, tokens: list[Token], skip: set[int] | frozenset[int] 
         last = max(end, i + 1) - 1
         head = unit in {"count", "percent", "ordinal"} and _head(tokens, end)
         out.append(Quantity(lo, hi, unit, text[tokens[first].start:tokens[last].end],
-                            _roles(tokens, first, end + bool(head), names=False), _preposition(tokens, first),
-                            role_word(tokens[end].low) if head else "", _near_names(tokens, first, end),
-                            _whole(tokens, first, end)))
+                            _roles(tokens, first, end + bool(head), names=False) | _toll_subject(tokens, first),
+                            _preposition(tokens, first), role_word(tokens[end].low) if head else "",
+                            _near_names(tokens, first, end),
+                            _whole(tokens, first, end), _more(tokens, first, end)))
         i = max(end, i + 1)
     return out
 
@@ -1238,7 +1316,7 @@ def _participle(word: str) -> bool:
 # Verbs that report speech ahead of or after a clause; "announced", "confirmed", "denied" are left out: with
 # an object they are the event itself ("Lennart announced his resignation"), and polarity handles them.
 SPEECH_VERBS = {"said", "says", "told", "claimed", "claims", "insisted", "insists", "alleged", "alleges",
-                "stated", "states", "added", "warned", "argued", "maintained", "maintains"}
+                "stated", "states", "added", "warned", "argued", "maintained", "maintains", "wrote", "writes"}
 _AUXILIARIES = {"has", "have", "had", "was", "is", "were", "also", "later", "earlier", "previously", "then"}
 # Speakers that do not say who: they can be anyone, so a different one is no disagreement.
 VAGUE_SPEAKERS = {"he", "she", "they", "it", "we", "i", "you", "who", "which", "that", "officials", "official",
@@ -1292,6 +1370,11 @@ def _speaker(tokens: list[Token], names: tuple[Name, ...]) -> Speaker | None:
         if start > 0 and _is_break(tokens[start - 1]):  # "..., said Karl Dreyer, an analyst"
             return _speaker_span(tokens, _span_after(tokens, i + 1), names, i)
     return None
+
+
+def attributed(f: Facts) -> bool:
+    """Whether a sentence credits what it says to someone, named or not ("the group wrote", "X said")."""
+    return f.speaker is not None or bool(f.words & SPEECH_VERBS)
 
 
 def _span_before(tokens: list[Token], end: int) -> list[int]:
@@ -1368,12 +1451,13 @@ class Difference:
     role: str  # what the values are about ("dead", "captain"), for descriptions
     confidence: float = 1.0  # that both sides state one measure of one thing (see `quantity_confidence`)
     doubts: tuple[str, ...] = ()  # why the confidence is lower ("other places", "part vs whole")
+    quantities: tuple[Quantity, Quantity] | None = None  # for a number or money: the two figures read
 
 
 def _shared_role(x: frozenset[str], y: frozenset[str]) -> tuple[int, int]:
     """(strong, all) role words two facts share; strong ones are specific enough to pair facts on their own."""
     shared = x & y
-    return len(shared - _WEAK), len(shared)
+    return len(shared - WEAK), len(shared)
 
 
 def same_quantity(x: Quantity, y: Quantity) -> bool:
@@ -1382,17 +1466,22 @@ def same_quantity(x: Quantity, y: Quantity) -> bool:
     dx, dy = x.role & _DIRECTIONS, y.role & _DIRECTIONS
     if x.unit != y.unit or (dx and dy and not dx & dy):
         return False
-    mx, my = (x.role | {x.head}) & _MEASURES, (y.role | {y.head}) & _MEASURES
-    if mx and my and not mx & my:
-        return False  # killed against injured, missing against rescued
-    if x.unit != "ordinal" and (
-            (x.head and x.head not in y.role | {y.head}) or (y.head and y.head not in x.role | {x.head})):
+    cx, cy = x.role & _COMPASS, y.role & _COMPASS
+    if cx and cy and not cx & cy:
+        return False  # "70km northwest of X" and "45 km southwest of Y" measure from two places
+    mx, my = (x.role | {x.head}) & MEASURE_ROLES, (y.role | {y.head}) & MEASURE_ROLES
+    if mx and my and not mx & my and not x.unit.startswith("measure:"):
+        return False  # killed against injured, missing against rescued (a quake's magnitude is neither)
+    if x.unit != "ordinal" and ((x.head and x.head not in WEAK and x.head not in y.role | {y.head})
+                                or (y.head and y.head not in WEAK and y.head not in x.role | {x.head})):
         return False  # "42 people" and "3 crew", "3.8%" and "the 2% target"
     shared = (x.role | {x.head}) & (y.role | {y.head})
     if x.head and x.head == y.head:
         shared -= {x.head}  # both count survivors: which survivors is the role ("rescued" vs "treated")
-    if shared - _WEAK - {""}:
+    if shared - WEAK - {""}:
         return True
+    if x.unit.startswith("money:") and x.near and x.near == y.near:
+        return True  # a price of the same named thing: "$255,500 for Simpson's Heisman Trophy" / "... fetched $230,000"
     return x.agrees(y) and all(q.lo > 0 and q.hi <= 1.4 * q.lo and (q.lo >= 13 or q.unit != "count") for q in (x, y))
 
 
@@ -1414,10 +1503,19 @@ def same_date(x: DateFact, y: DateFact) -> bool:
 
 
 def _sums_to(q: Quantity, others: list[Quantity]) -> bool:
-    """ "59 people" = "53 passengers and six crew": a count that is the sum of two or three on the other side."""
+    """ "59 people" = "53 passengers and six crew": a count that is the sum of two or three on the other side.
+    An open bound is read as about its figure: "more than 10,000 dead" is no sum of 7,085 dead and 33,559
+    injured."""
     exact = [o.lo for o in others if o.unit == "count" and o.lo == o.hi]
+    upper = min(q.hi, 1.1 * q.lo) if q.hi == INF else q.hi
     return q.unit == "count" and any(
-        q.lo <= sum(c) <= q.hi for n in (2, 3) if len(exact) >= n for c in combinations(exact, n))
+        q.lo <= sum(c) <= upper for n in (2, 3) if len(exact) >= n for c in combinations(exact, n))
+
+
+def same_figure(x: Quantity, y: Quantity) -> bool:
+    """One precise figure in both sentences, read with two units ("the February 27 8.8 earthquake" /
+    "magnitude 8.8"): both state it, whatever else they say. Small whole numbers recur by chance."""
+    return x.lo == y.lo and x.hi == y.hi and (x.lo >= 13 or x.lo != int(x.lo))
 
 
 def _pair_up(candidates: list[tuple[tuple, object, object]]) -> list[tuple[object, object]]:
@@ -1431,10 +1529,23 @@ def _pair_up(candidates: list[tuple[tuple, object, object]]) -> list[tuple[objec
     return pairs
 
 
+def open_bound(q: Quantity) -> bool:
+    """ "more than 10,000", "up to 300": a bound, which agrees with almost any figure beyond it."""
+    return q.hi == INF or q.lo == 0.0
+
+
+def _stated(q: Quantity, other: Quantity) -> bool:
+    """Whether the other sentence states figure `q` as `other`, whatever role each was read with. An open
+    bound ("more than 10,000 dead") holds for almost any large figure (33,559 injured): it is stated only by
+    a figure of the same measure."""
+    return same_figure(q, other) or (q.agrees(other) and (
+        not (open_bound(q) or open_bound(other)) or same_quantity(q, other)))
+
+
 def _quantity_differences(a: Facts, b: Facts) -> list[Difference]:
     qa, qb = list(a.quantities), list(b.quantities)
-    lone_a = [q for q in qa if not any(q.agrees(o) for o in qb) and not _sums_to(q, qb)]
-    lone_b = [q for q in qb if not any(q.agrees(o) for o in qa) and not _sums_to(q, qa)]
+    lone_a = [q for q in qa if not any(_stated(q, o) for o in qb) and not _sums_to(q, qb)]
+    lone_b = [q for q in qb if not any(_stated(q, o) for o in qa) and not _sums_to(q, qa)]
     candidates = []
     for x in lone_a:
         for y in lone_b:
@@ -1442,33 +1553,63 @@ def _quantity_differences(a: Facts, b: Facts) -> list[Difference]:
                 continue
             if x.unit == "ordinal" and x.head != y.head:
                 continue  # "the seventh child" and "the 19th century" are not one count
-            candidates.append((_shared_role(x.role, y.role), x, y))
+            # the same head noun first ("213 people" with "224 people", not "two bombs"), then a part with a part
+            # ("$255,500 for the trophy" with "$230,000", not the auction's $430,000 including it)
+            candidates.append(((x.head == y.head, x.whole == y.whole, *_shared_role(x.role, y.role)), x, y))
     out = []
     for x, y in _pair_up(candidates):
         confidence, doubts = quantity_confidence(x, y, a, b)
-        out.append(Difference(x.kind, x.text, y.text, _as_written((x.role | {x.head}) & (y.role | {y.head}) - _WEAK, a),
-                              confidence, doubts))
+        out.append(Difference(x.kind, x.text, y.text, _as_written((x.role | {x.head}) & (y.role | {y.head}) - WEAK, a),
+                              confidence, doubts, (x, y)))
     return out
 
 
-def _names_clash(x: frozenset[str], y: frozenset[str]) -> bool:
-    """Whether the names near two values have nothing in common (deaths in Nairobi / in Dar es Salaam)."""
-    return bool(x and y) and not any(n == m or _derived(n, m, loose=True) or _skeleton(n) == _skeleton(m)
-                                     for n in x for m in y)
+def _names_clash(x: frozenset[str], y: frozenset[str], a: Facts | None = None, b: Facts | None = None) -> bool:
+    """Whether the names near two values have nothing in common (deaths in Nairobi / in Dar es Salaam), and
+    neither sentence names elsewhere what is near the other's value (Barton's 13 injured "in Atlanta" and
+    the 12 Barton injured are one count: the Atlanta sentence names Barton too)."""
+    def alike(p: frozenset[str], q: frozenset[str]) -> bool:
+        return any(n == m or _derived(n, m, loose=True) or _skeleton(n) == _skeleton(m) for n in p for m in q)
+
+    if not (x and y) or alike(x, y):
+        return False
+    named_a = frozenset(t for n in a.names for t in n.tokens) if a else frozenset()
+    named_b = frozenset(t for n in b.names for t in n.tokens) if b else frozenset()
+    return not alike(x, named_b) and not alike(y, named_a)
 
 
-def _years(f: Facts) -> set[int]:
-    return {y for d in f.dates if d.explicit and d.last - d.first > timedelta(days=300) for y in (d.first.year,)}
+def _joint(part: Quantity, whole: Facts) -> bool:
+    """Whether the other sentence joins a name near this figure with another name by "and" ("India and
+    Pakistan claimed a total of 11 tests" against "India's five"): this figure is of one part of that whole."""
+    if not part.near:
+        return False
+    for m in _JOINED.finditer(whole.text):
+        first, second = m.group(1).lower(), m.group(2).lower()
+        if (first in part.near) != (second in part.near):
+            return True
+    return False
 
 
-def _other_years(a: Facts, b: Facts) -> bool:
+_JOINED = re.compile(r"\b([A-Z][a-z]+)(?:'s)? and ([A-Z][a-z]+)\b")
+
+
+_YEAR = re.compile(r"\b(1[89]\d\d|2[01]\d\d)\b")
+
+
+def written_years(f: Facts) -> set[int]:
+    """Years a sentence writes out in its dates ("in 1996", "in June 2004", "March 3, 1998")."""
+    return {int(y) for d in f.dates if d.explicit for y in _YEAR.findall(d.text)}
+
+
+def other_years(a: Facts, b: Facts, year_a: int | None = None, year_b: int | None = None) -> bool:
     """Whether two sentences are about different years: both name years and none in common, or one names
-    only years before it was published (a 1996 crash cited as background) and the other none."""
-    ya, yb = _years(a), _years(b)
+    only years before its report's year (a 1996 crash cited as background, "in June 2004" in a report of
+    2007) and the other none. A report's year is its publication year, or `year_a` / `year_b` when undated."""
+    ya, yb = written_years(a), written_years(b)
     if ya and yb:
         return not ya & yb
-    named, f = (ya, a) if ya else (yb, b)
-    return bool(named) and f.year is not None and max(named) < f.year
+    named, year = (ya, a.year or year_a) if ya else (yb, b.year or year_b)
+    return bool(named) and year is not None and max(named) < year
 
 
 def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[float, tuple[str, ...]]:
@@ -1480,11 +1621,11 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
     bombings / one), different years in the sentences (a 1996 crash cited as background), figures far
     apart (one a small part of the other), and nothing counted at all (a bare number)."""
     doubts = []
-    shared = (x.role | {x.head}) & (y.role | {y.head}) - _WEAK - {""}
+    shared = (x.role | {x.head}) & (y.role | {y.head}) - WEAK - {""}
     score = 0.5 + 0.15 * min(2, len(shared))
-    if x.head and x.head == y.head and x.head not in _WEAK:
+    if x.head and x.head == y.head and x.head not in WEAK:
         score += 0.1
-    if shared & _MEASURES:
+    if shared & MEASURE_ROLES:
         score += 0.1  # both count the dead (or the injured, the missing...): the measures news disputes
     days_a = [d for d in a.dates if d.explicit or d.weekday is not None]
     days_b = [d for d in b.dates if d.explicit or d.weekday is not None]
@@ -1493,19 +1634,25 @@ def quantity_confidence(x: Quantity, y: Quantity, a: Facts, b: Facts) -> tuple[f
     elif days_a and days_b:
         score -= 0.3  # both name their day, and the days differ: two moments (Tuesday's rise, Wednesday's)
         doubts.append("other days")
+    if x.more or y.more:
+        score -= 0.4  # "another aftershock, magnitude 5.1", "a further 187 arrested": one more, not the same one
+        doubts.append("another one")
+    if (a.words | b.words) & FORECAST_WORDS:
+        score -= 0.35  # forecasts and targets differ by nature (a company's range, the analysts' estimate)
+        doubts.append("forecast")
     if x.unit == "age" and not x.near & y.near:
         score -= 0.4  # an age belongs to one person: two ages are one fact only for the same name
         doubts.append("whose age")
     if not x.head and not y.head and x.unit == "count":
         score -= 0.15
         doubts.append("nothing counted")
-    if _names_clash(x.near, y.near):
+    if _names_clash(x.near, y.near, a, b):
         score -= 0.5
         doubts.append("other names")
-    if x.whole != y.whole:
+    if x.whole != y.whole or _joint(x, b) or _joint(y, a):
         score -= 0.5
         doubts.append("part vs whole")
-    if _other_years(a, b):
+    if other_years(a, b):
         score -= 0.5
         doubts.append("other years")
     lo = min(x.hi, y.hi) if min(x.hi, y.hi) > 0 else 0.0
@@ -1526,7 +1673,7 @@ def _date_differences(a: Facts, b: Facts) -> list[Difference]:
         for y in lone_b:
             if _same_date_role(x, y):
                 candidates.append((_shared_role(x.role, y.role), x, y))
-    return [Difference("date", x.text, y.text, _as_written((x.role & y.role) - _WEAK, a))
+    return [Difference("date", x.text, y.text, _as_written((x.role & y.role) - WEAK, a))
             for x, y in _pair_up(candidates)]
 
 
@@ -1633,7 +1780,7 @@ def _attribution_differences(a: Facts, b: Facts) -> list[Difference]:
     Only when both sources are specific and of one sort (two names, or two common nouns: a name and "the
     company" may be the same source), share no word, and neither sentence mentions the other's source."""
     x, y = a.speaker, b.speaker
-    if x is None or y is None or x.named != y.named or x.key & y.key or _same_source(x, y):
+    if x is None or y is None or x.named != y.named or x.key & y.key or same_source(x, y):
         return []
     if x.key <= {role_word(w) for w in b.words} or y.key <= {role_word(w) for w in a.words}:
         return []
@@ -1647,7 +1794,7 @@ def _attribution_differences(a: Facts, b: Facts) -> list[Difference]:
 ATTRIBUTION_NAMED_CONFIDENCE = 0.35
 
 
-def _same_source(x: Speaker, y: Speaker) -> bool:
+def same_source(x: Speaker, y: Speaker) -> bool:
     """Two spellings of one source: a word inside another ("Tridevil" / "FaceookTridevil"), a shared stem of
     five letters ("Argentine" / "Argentinian"), or an acronym of the other's words ("RFDCS")."""
     wx = [w for w in re.findall(r"[a-z]+", x.text.lower()) if w not in STOPWORDS]

@@ -1,12 +1,20 @@
 """Conflicts on real multi-outlet coverage: precision of the conflicts shown by default, recall of the real
 ones found by reading, and a breakdown by kind and by error pattern.
 
-    python -m eval.conflicts [--judged eval/data/conflicts_dev.jsonl] [--dump FILE] [--stories N]
+    python -m eval.conflicts [--duc-dir DIR] [--judged eval/data/conflicts_dev.jsonl] [--dump FILE]
 
 Stories are real news others wrote: the FNC-1 story clusters (Emergent bodies from many outlets; no outlet
 names, so each article is its own outlet, as eval/bench_claims.py does) and the MultiLing 2011 WikiNews
-topics, both under ../shared/data/stories. Every story is aligned with engine/claims.align and every
-conflict it flags (shown by default or only as "possible") is a candidate. The judgments in
+topics, both under ../shared/data/stories; and DUC 2006 and DUC 2007 topics (AP, NYT and Xinhua wire,
+1996-2000, real outlets), converted from the NIST folders by eval/duc.py into duc2006.jsonl and
+duc2007.jsonl in --duc-dir (or $NEWSPRISM_DUC_DIR):
+
+    python -m eval.duc --docs duc2007_testdocs/main --out DIR/duc2007.jsonl
+
+A source whose file is missing is left out with a note, and so are its judgments.
+
+Every story is aligned with engine/claims.align and every conflict it flags (shown by default or only as
+"possible") is a candidate. The judgments in
 eval/data/conflicts_dev.jsonl were made by reading the two sentences and their articles: `real` (the
 reports disagree on one measure of one thing), `revision` (a later figure replaces an earlier one) or
 `false`, with the error pattern and a one-line why; rows with `"found": "reading"` are real discrepancies
@@ -14,8 +22,9 @@ found by reading that the engine did not flag when they were judged. No article 
 licence): story and article ids, the values as written, labels.
 
 A candidate matches a judgment when it is about the same story, each side's value is the same as written
-and each side shares an article with the judged side. Candidates no judgment matches are counted as
-"unjudged" and written to --dump with their sentences for reading: no figure counts until they are judged.
+(or one of the side's `also` forms) and each side shares an article with the judged side. Candidates no
+judgment matches are counted as "unjudged" and written to --dump with their sentences for reading: no
+figure counts until they are judged.
 Sentences are embedded once and cached under --cache.
 """
 
@@ -25,6 +34,7 @@ import argparse
 import ast
 import hashlib
 import json
+import os
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -37,10 +47,13 @@ from newsprism.engine.records import Article, Sentence
 from newsprism.engine.sentences import split_sentences
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
-SOURCES = {"duc": Path("/work/cache/conflicts/duc2006.jsonl"), "fnc": DATA / "fnc1_story_clusters.jsonl",
-           "multiling": DATA / "multiling2011_en_story_clusters.jsonl"}
+SHARED = {"fnc": DATA / "fnc1_story_clusters.jsonl", "multiling": DATA / "multiling2011_en_story_clusters.jsonl"}
+DUC_FILES = {"duc2006": "duc2006.jsonl", "duc2007": "duc2007.jsonl"}
+# Articles per story: DUC 2007 topics as the held-out judge reads them (the first 10 by date); the others as
+# they were judged first (6).
+PER_STORY = {"duc2007": 10}
 JUDGED = Path(__file__).resolve().parent / "data" / "conflicts_dev.jsonl"
-CACHE = Path("/work/cache/conflicts")
+CACHE = Path(os.environ.get("NEWSPRISM_EVAL_CACHE", Path.home() / ".cache" / "newsprism" / "eval"))
 
 
 def _article(row: dict, text: str, outlet: str | None = None) -> Article:
@@ -58,7 +71,7 @@ def load_source(name: str, path: Path, per_story: int, max_stories: int = 0) -> 
         if not line.strip():
             continue
         row = json.loads(line)
-        if name == "duc":
+        if name.startswith("duc"):
             docs = row["documents"]
             docs = ast.literal_eval(docs) if isinstance(docs, str) else docs
             docs = sorted(docs, key=lambda d: (d.get("date") or "", d["id"]))[:per_story]
@@ -121,12 +134,17 @@ def candidates(stories: dict[str, list[Article]]) -> list[dict]:
     return out
 
 
+def _forms(side: dict) -> set[str]:
+    """A judged side's value as written, and the other ways its reports write it (`also`: "13", "Thirteen")."""
+    return {_norm(v) for v in [side["value"], *side.get("also", [])]}
+
+
 def _matches(cand: dict, judged: dict) -> bool:
     if cand["story"] != judged["story"]:
         return False
     sides = judged["sides"]
     for order in ((0, 1), (1, 0)):
-        if all(_norm(cand["sides"][k]["value"]) == _norm(sides[m]["value"])
+        if all(_norm(cand["sides"][k]["value"]) in _forms(sides[m])
                and set(cand["sides"][k]["articles"]) & set(sides[m]["articles"])
                for k, m in zip((0, 1), order, strict=True)):
             return True
@@ -176,24 +194,40 @@ def score(cands: list[dict], judged: list[dict]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", action="append", metavar="NAME=FILE",
-                        help="a story source (duc, fnc, multiling) and its file; default: all three, where present")
-    parser.add_argument("--per-story", type=int, default=6, help="articles per story")
+                        help="a story source (duc2006, duc2007, fnc, multiling) and its file; default: all four")
+    parser.add_argument("--duc-dir", type=Path, default=os.environ.get("NEWSPRISM_DUC_DIR"),
+                        help="folder holding duc2006.jsonl and duc2007.jsonl (default: $NEWSPRISM_DUC_DIR)")
+    parser.add_argument("--per-story", type=int, default=6, help="articles per story (DUC 2007: 10)")
     parser.add_argument("--fnc-stories", type=int, default=45, help="FNC-1 stories (the first N; 0: all)")
     parser.add_argument("--judged", type=Path, default=JUDGED, help="judgments (JSON lines)")
     parser.add_argument("--dump", type=Path, help="write every candidate, with its sentences and label, here")
-    parser.add_argument("--cache", type=Path, default=CACHE, help="folder for cached sentence vectors")
+    parser.add_argument("--cache", type=Path, default=CACHE,
+                        help="folder for cached sentence vectors (default: $NEWSPRISM_EVAL_CACHE or ~/.cache)")
     args = parser.parse_args(argv)
-    sources = dict(x.split("=", 1) for x in args.source) if args.source else SOURCES
+    if args.source:
+        sources = {name: Path(path) for name, path in (x.split("=", 1) for x in args.source)}
+    else:
+        duc = {name: Path(args.duc_dir) / file for name, file in DUC_FILES.items()} if args.duc_dir else {}
+        sources = {**duc, **SHARED}
+        if not args.duc_dir:
+            print("note: no --duc-dir (or $NEWSPRISM_DUC_DIR): the DUC 2006/2007 stories and their judgments are "
+                  "left out; convert them with `python -m eval.duc --docs FOLDER --out DIR/duc2007.jsonl`")
     stories: dict[str, list[Article]] = {}
+    origin: dict[str, str] = {}
     for name, path in sources.items():
-        if Path(path).exists():
-            loaded = load_source(name, Path(path), args.per_story, args.fnc_stories if name == "fnc" else 0)
-            embed([a for arts in loaded.values() for a in arts], args.cache, name)
-            stories.update(loaded)
+        if not path.exists():
+            print(f"note: {name} left out, no file {path}")
+            continue
+        loaded = load_source(name, path, PER_STORY.get(name, args.per_story),
+                             args.fnc_stories if name == "fnc" else 0)
+        embed([a for arts in loaded.values() for a in arts], args.cache, name)
+        stories.update(loaded)
+        origin.update(dict.fromkeys(loaded, name))
     if not stories:
-        parser.error("no story sources found")
+        parser.error("no story sources found (see the notes above)")
     judged = [json.loads(line) for line in args.judged.open(encoding="utf-8") if line.strip()] \
         if args.judged.exists() else []
+    judged = [j for j in judged if j["story"] in stories]  # judgments of a source left out do not count
     started = time.perf_counter()
     cands = candidates(stories)
     elapsed = time.perf_counter() - started
@@ -215,6 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|")
     for pattern, c in sorted(result["by_pattern"].items(), key=lambda kv: -sum(kv[1].values())):
         print(f"| {pattern} | {c['shown']} | {c['possible']} | {c['revision']} |")
+    print("\n| source | stories | articles | candidates | shown | shown real | precision | real | recall |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in dict.fromkeys(origin.values()):
+        part = score([c for c in cands if origin[c["story"]] == name],
+                     [j for j in judged if origin[j["story"]] == name])
+        mine = [k for k, v in origin.items() if v == name]
+        print(f"| {name} | {len(mine)} | {sum(len(stories[k]) for k in mine)} | {part['candidates']} | "
+              f"{part['shown']} | {part['shown_real']} | {part['precision']:.2f} | {part['real']} | "
+              f"{part['recall']:.2f} |")
     if args.dump:
         with args.dump.open("w", encoding="utf-8") as fh:
             for cand in cands:

@@ -1,6 +1,7 @@
 """Convert DUC 2006 / DUC 2007 (update task, sets A, B, C) clusters into the summaries benchmark's JSONL.
 
     python -m eval.duc --git /work/.mirror/gsandeep1241+TextSummarizer/repo --out /work/cache/summaries
+    python -m eval.duc --docs duc2007_testdocs/main --out duc2007.jsonl    # a raw folder, documents only
 
 Reads the NIST files straight out of a git mirror (`git show`), never a checkout: documents are
 SGML (<DOCNO>, <DATE_TIME>, <HEADLINE>, <P>), references are the ROUGE model files. Each output line is
@@ -43,6 +44,16 @@ def _tag(doc: str, name: str) -> str:
     return " ".join(html.unescape(match.group(1)).split()) if match else ""
 
 
+def _date(stamp: str, docno: str) -> str | None:
+    """ISO day of a document. AQUAINT stamps come as 1998-06-16, 06/16/1998 or 1998-30-06; the DOCNO
+    (APW19980616.0001) carries the day too, so an odd stamp falls back to it: sorting by a raw stamp
+    put 06/16/1998 before 1997."""
+    if re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])-\d\d", stamp[:10]):
+        return stamp[:10]
+    digits = re.match(r"[A-Z]+(\d{4})(\d\d)(\d\d)", docno)
+    return "-".join(digits.groups()) if digits else None
+
+
 def parse_doc(raw: str) -> dict:
     """One NIST document: paragraphs joined by newlines, whitespace inside a paragraph collapsed."""
     docno = _tag(raw, "DOCNO")
@@ -50,7 +61,7 @@ def parse_doc(raw: str) -> dict:
     text = body.group(1) if body else ""
     paragraphs = re.findall(r"<P>(.*?)</P>", text, re.S) or [text]
     paragraphs = [" ".join(html.unescape(p).split()) for p in paragraphs]
-    date = _tag(raw, "DATE_TIME")[:10] or None
+    date = _date(_tag(raw, "DATE_TIME"), docno)
     return {"id": docno, "title": _tag(raw, "HEADLINE"), "date": date,
             "source": WIRES.get(docno[:3], docno[:3]), "text": "\n".join(p for p in paragraphs if p)}
 
@@ -76,11 +87,34 @@ def convert(repo: Path, name: str) -> list[dict]:
     return topics
 
 
+def convert_folder(root: Path) -> list[dict]:
+    """A raw NIST documents folder (one sub-folder per topic, one file per document, as the DUC tarballs
+    unpack), documents only: the conflicts benchmark needs no reference summaries."""
+    topics = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        documents = sorted((parse_doc(f.read_text(encoding="utf-8", errors="replace"))
+                            for f in folder.iterdir() if f.is_file()), key=lambda d: (d["date"] or "", d["id"]))
+        if documents:
+            topics.append({"id": folder.name, "documents": documents, "summaries": []})
+    return topics
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--git", type=Path, required=True, help="git directory holding the DUC files")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--git", type=Path, help="git directory holding the DUC files")
+    source.add_argument("--docs", type=Path, help="a raw documents folder (topic sub-folders); --out is a file")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    if args.docs:
+        if not args.docs.is_dir():
+            parser.error(f"no such folder: {args.docs}")
+        topics = convert_folder(args.docs)
+        with args.out.open("w", encoding="utf-8") as handle:
+            for topic in topics:
+                handle.write(json.dumps(topic) + "\n")
+        print(f"{args.out}: {len(topics)} topics, {sum(len(t['documents']) for t in topics)} documents")
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     for name in SETS:
         topics = convert(args.git, name)

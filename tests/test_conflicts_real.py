@@ -120,6 +120,69 @@ def test_different_measures_are_not_compared():
                   "Six astronauts worked on the space station.") == []
 
 
+def test_roles_stop_at_the_next_figure():
+    # Xinhua, 1999: "killed" is the first figure's, "injured" the second's
+    killed, injured = _q("In Izmit region, 3,261 people were killed and 11,759 injured.")
+    assert facts.role_word("killed") in killed.role and facts.role_word("injured") not in killed.role
+    assert facts.role_word("injured") in injured.role and facts.role_word("killed") not in injured.role
+    # Afghan gun battle (FNC-1): 25 dead agree; only the wounded differ, and 25 is never set against 31 injured
+    found = _diffs("At least 25 Taliban militants were killed and 31 injured in that village alone, Yaqoobi added.",
+                   "Reza Gul killed 25 Taliban fighters and injured five others in a seven-hour gunbattle.")
+    assert [(d.a, d.b) for d in found if d.kind == "number"] == [("31", "five")]
+
+
+def test_a_share_written_n_in_m():
+    (share,) = [q for q in _q("A survey revealed that 1 in 3 Americans used nontraditional medicine.")]
+    assert share.unit == "percent" and round(share.lo, 1) == 33.3
+    assert _diffs("Five years ago, a landmark survey revealed that 1 in 3 Americans used nontraditional medicine.",
+                  "Five years ago, a landmark survey revealed that one in three Americans used non-traditional "
+                  "medicine.") == []
+
+
+def test_wire_degree_earthquake_is_its_magnitude():
+    (quake,) = _q("Thousands were injured in the 6.7-degree earthquake which ripped through western Turkey.")
+    assert quake.unit == "measure:magnitude"
+    assert quake.unit == _q("Tuesday's 7.4 magnitude quake could be the deadliest in a decade.")[0].unit
+
+
+def test_one_figure_read_two_ways_is_stated_by_both():
+    assert _diffs("Another large aftershock of the February 27 8.8 earthquake, of 6.5 magnitude, rocked Chile.",
+                  "A terrifying aftershock of the magnitude 8.8, February 27 earthquake hit central Chile.") == []
+
+
+def test_another_one_is_not_the_same_one():
+    assert _confidence("Another aftershock, magnitude 5.1, took place at 20:36 local time.",
+                       "A further aftershock, of magnitude 2.6, occurred southwest of Pichilemu.") \
+        < CONFIDENCE_THRESHOLD
+
+
+def test_forecasts_and_estimates_of_earnings_are_doubted():
+    assert _confidence("Analysts polled by FactSet predict earnings of $3.73 per share.",
+                       "It also forecast 2015 adjusted earnings of $3.83 per share.") < CONFIDENCE_THRESHOLD
+
+
+def test_affected_homeless_and_directions_are_other_measures():
+    assert _diffs("Officials estimate the earthquake affected three million people.",
+                  "The earthquake is estimated to have made 1.5 million people homeless.") == []
+    assert _diffs("The epicenter was located 70km northwest of Curico.",
+                  "The epicenter was located 45 kilometers southwest of San Antonio.") == []
+
+
+def test_one_of_two_joined_names_is_a_part():
+    # Xinhua and AP, 1998: India's five tests against the two countries' 11
+    assert _confidence("Pakistan detonated five nuclear devices Thursday, which is widely viewed as a response to "
+                       "India's five nuclear tests two weeks ago.",
+                       "India and Pakistan claimed a total of 11 nuclear tests last month.") < CONFIDENCE_THRESHOLD
+
+
+def test_an_undated_report_is_dated_by_the_years_it_names():
+    # MultiLing 2007: an earlier seizure cited as background, in reports that carry no date
+    earlier = facts.extract("In June 2004, eight Royal Navy personnel were detained by Iranian forces.")
+    now = facts.extract("Iran's president said the fifteen captured British navy personnel would be released.")
+    assert not facts.other_years(earlier, now)  # nothing to go on in the sentences alone
+    assert facts.other_years(earlier, now, 2007, 2007)  # the reports' own latest year tells
+
+
 # -- names ----------------------------------------------------------------------------------------------------
 
 
@@ -185,6 +248,100 @@ def test_evidence_is_the_sentence_holding_the_value_marked(embedder):
         start, end = side.mark
         assert side.sentence[start:end] == side.value
         assert f"[{side.value}]" in side.marked()
+
+
+def test_a_measure_disputed_in_unlike_sentences_is_found(embedder):
+    # NYT and AP on Elian Gonzalez's boat (2000): nothing else alike, so no same-claim link; one measure
+    nyt = ("The boy, who survived a boat capsizing that killed his mother and nine others on Thanksgiving Day, "
+           "played with a puppy outside the Little Havana home of his relatives Friday.")
+    ap = "His mother and 10 others died in an attempt to emigrate to the United States."
+    result = align([_article(embedder, "nyt", "NYT", "2000-01-07T10:00:00Z", nyt),
+                    _article(embedder, "ap", "AP", "2000-01-13T10:00:00Z", ap)])
+    assert [sorted(s.value for s in c.sides) for c in result.conflicts] == [["10", "nine"]]
+
+
+def test_an_outlet_that_gives_both_figures_is_not_disputing(embedder):
+    # Atlanta shootings (1999): nine killed at the brokerages, 13 dead in the whole spree, family included
+    ap = "Barton went on the rampage at two brokerage offices, killing nine people."
+    nyt = ("A three-day killing spree left 13 people dead, including Barton. "
+           "At two brokerages, Barton shot and killed nine people.")
+    result = align([_article(embedder, "ap", "AP", "1999-07-30T10:00:00Z", ap),
+                    _article(embedder, "nyt", "NYT", "1999-07-30T12:00:00Z", nyt)])
+    assert not any({"13"} & {s.value for s in c.sides} for c in result.conflicts)
+
+
+def test_a_running_total_of_a_later_day_is_a_revision(embedder):
+    # West Nile virus, 1999: "has killed" is a total as of the day; two days later it is five
+    nyt = "Migrating birds may have brought a virus to New York, where the virus has killed four people."
+    ap = "Scientists are testing birds to track the encephalitis virus that has killed five people in New York."
+    result = align([_article(embedder, "nyt", "NYT", "1999-09-28T10:00:00Z", nyt),
+                    _article(embedder, "ap", "AP", "1999-09-30T10:00:00Z", ap)])
+    assert result.conflicts == []
+    assert [[s.value for s in r.sides] for r in result.revisions] == [["four", "five"]]
+
+
+QUAKE_XIN = ("ANKARA, August 20 (Xinhua) -- The death toll from the powerful earthquake in Turkey has risen to 7,085, "
+             "with 33,559 injured, the government crisis center said early Friday.")
+QUAKE_NYT = ("IZMIT, Turkey _ Earthquake relief workers Friday pleaded with Turkey's government to turn its attention "
+             "from the more than 10,000 dead and 35,000 missing to the survivors left homeless.")
+
+
+def test_a_toll_written_far_before_its_figure_is_its_role():
+    # Xinhua 1999 and Wikinews 2010 (Haiti): the subject "death toll" lies beyond the role window of a few words
+    assert "dead" in _q(QUAKE_XIN)[0].role
+    assert "dead" in _q("The death toll, as of Friday, is estimated to be 110,000.")[0].role
+    # the injured after the toll are not the toll
+    assert "dead" not in _q(QUAKE_XIN)[1].role
+
+
+def test_a_bound_is_not_rounded_nor_a_sum_nor_stated_by_another_measure():
+    more = _q(QUAKE_NYT)[0]
+    assert more.lo == 10_000  # "more than 10,000" is above 10,000, not 10,000 give or take 5,000
+    # neither the sum of 7,085 dead and 33,559 injured nor stated by the 33,559 injured
+    assert [(d.a, d.b) for d in _diffs(QUAKE_XIN, QUAKE_NYT, "1999-08-20", "1999-08-20")] == \
+        [("7,085", "more than 10,000")]
+
+
+def test_an_outlet_figure_of_another_day_does_not_settle_a_same_day_dispute(embedder):
+    # NYT said "more than 7,000" on Aug 19 and "more than 10,000" on Aug 20, when Xinhua said 7,085
+    nyt_19 = "The quake killed more than 7,000 people, the deadliest earthquake in Turkey in 60 years."
+    result = align([_article(embedder, "xin", "Xinhua", "1999-08-20T10:00:00Z", QUAKE_XIN),
+                    _article(embedder, "nyt-19", "NYT", "1999-08-19T10:00:00Z", nyt_19),
+                    _article(embedder, "nyt-20", "NYT", "1999-08-20T12:00:00Z", QUAKE_NYT)])
+    assert [sorted(s.value for s in c.sides) for c in result.conflicts] == [["7,085", "more than 10,000"]]
+
+
+def test_a_price_of_one_named_thing_pairs_with_the_part_not_the_total():
+    # AP and NYT on the Simpson auction (Feb 1999): the trophy's price, not the auction's total, is in dispute
+    ap = "The auction Tuesday raised $430,000, including $255,500 for Simpson's Heisman Trophy."
+    nyt = ("Simpson's Heisman Memorial Trophy fetched $230,000 at an auction Tuesday intended to raise money for "
+           "the families of his ex-wife and her friend, Ron Goldman.")
+    assert _q(ap)[0].whole and not _q(ap)[1].whole
+    assert [(d.a, d.b) for d in _diffs(ap, nyt)] == [("$255,500", "$230,000")]
+
+
+def test_no_revision_of_the_same_words_or_of_a_figure_far_off(embedder):
+    # NYT repeats a quote five months later: its "in January" is the same words, not a date revised
+    quote = ("``I was present in the Roosevelt Room in January when the president categorically denied any sexual "
+             "involvement with Monica Lewinsky.")
+    result = align([_article(embedder, "nyt-1", "NYT", "1998-09-08T10:00:00Z", quote),
+                    _article(embedder, "nyt-2", "NYT", "1999-02-12T10:00:00Z", quote)])
+    assert result.revisions == [] and result.conflicts == []
+    # AP on Burma (Sep 1998): 194 members of parliament among the arrested, nearly a thousand arrested in all
+    many = ("Recently they have arrested nearly a thousand members of opposition parties,'' said Aung Naing Oo, "
+            "chairman of the ABSDF.")
+    some = "The NLD said 194 members of parliament are among the arrested party members."
+    result = align([_article(embedder, "ap-1", "AP", "1998-09-11T08:00:00Z", many),
+                    _article(embedder, "ap-2", "AP", "1998-09-11T12:00:00Z", some)])
+    assert result.revisions == []
+    # NYT on Eric Rudolph (July 1998): "seen" near the clinic in January, "not seen" since February
+    seen = ("A few days later, a pickup truck registered to Rudolph and seen near the Birmingham clinic the day of "
+            "the bombing was found abandoned in a wooded area near Murphy.")
+    unseen = ("Until he emerged July 9 and obtained food, Rudolph had not been seen early February, when his "
+              "abandoned pickup truck was found outside Murphy.")
+    result = align([_article(embedder, "nyt-1", "NYT", "1998-07-14T10:00:00Z", seen),
+                    _article(embedder, "nyt-2", "NYT", "1998-07-20T10:00:00Z", unseen)])
+    assert not [r for r in result.revisions if r.kind == "negation"]
 
 
 def test_cli_all_conflicts_flag(tmp_path):
