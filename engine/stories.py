@@ -474,8 +474,8 @@ def _one_thread() -> Iterator[None]:
 
 
 class _DormantIndex:
-    """Key vectors of the dormant stories in a FAISS HNSW graph: candidates at a cost that does not
-    grow with the archive.
+    """Key vectors of the dormant stories (float16) in a FAISS HNSW graph: candidates at a cost that
+    grows slowly with the archive.
 
     HNSW cannot delete, so a story that is resumed (or goes dormant again with a new key) leaves a
     stale entry behind; each story's current entry is remembered and stale hits are skipped, with
@@ -498,7 +498,10 @@ class _DormantIndex:
         if self.index is None:
             import faiss
 
-            self.index = faiss.IndexHNSWFlat(keys.shape[1], self.M, faiss.METRIC_INNER_PRODUCT)
+            # keys stored as float16: half the memory the graph walk reads, the same candidates in
+            # practice (recall@5 against exact search 0.868 either way on 22,765 keys) at 0.55x the time
+            self.index = faiss.IndexHNSWSQ(keys.shape[1], faiss.ScalarQuantizer.QT_fp16, self.M,
+                                           faiss.METRIC_INNER_PRODUCT)
             self.index.hnsw.efConstruction = self.EF_CONSTRUCTION
             self.index.hnsw.efSearch = self.EF_SEARCH
         start = len(self.row_story)
