@@ -29,8 +29,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -38,6 +37,7 @@ import numpy as np
 from newsprism.engine.config import Settings
 from newsprism.engine.records import Article
 from newsprism.engine.summarize import strip_dateline
+from newsprism.engine.threads import faiss_one_thread
 
 DAY = 86400.0
 LABEL_CLIP = 110
@@ -459,20 +459,6 @@ class _LiveIndex:
         return [[self.ids[i] for i in row] for row in top]
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """FAISS on one thread for the small per-batch calls: its thread pool spins for nothing there and
-    costs twice the CPU time on a shared machine."""
-    import faiss
-
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(threads)
-
-
 class _DormantIndex:
     """Key vectors of the dormant stories (float16) in a FAISS HNSW graph: candidates at a cost that
     grows slowly with the archive.
@@ -505,7 +491,7 @@ class _DormantIndex:
             self.index.hnsw.efConstruction = self.EF_CONSTRUCTION
             self.index.hnsw.efSearch = self.EF_SEARCH
         start = len(self.row_story)
-        with _one_thread():
+        with faiss_one_thread():
             self.index.add(np.ascontiguousarray(keys, dtype=np.float32))
         self.row_story.extend(story_ids)
         for offset, story_id in enumerate(story_ids):
@@ -519,7 +505,7 @@ class _DormantIndex:
         if not self.current or k <= 0:
             return [[] for _ in range(len(keys))]
         want = min(len(self.row_story), k + 3)
-        with _one_thread():
+        with faiss_one_thread():
             _, rows = self.index.search(np.ascontiguousarray(keys, dtype=np.float32), want)
         found = []
         for hits in rows.tolist():

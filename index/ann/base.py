@@ -18,13 +18,13 @@ import os
 import struct
 import tempfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 import faiss
 import numpy as np
+from newsprism.engine.threads import faiss_one_thread
 
 MAGIC = b"NPANN001"
 TRAILER_MAGIC = b"NPANNCRC"
@@ -201,24 +201,9 @@ class ANN(abc.ABC):
         return f"{type(self).__name__}(dim={self.dim}, count={self.count()})"
 
 
-@contextmanager
-def search_threads(queries: int) -> Iterator[None]:
-    """Run a single-query search on one OpenMP thread, then restore the caller's setting.
-
-    faiss cannot split one query across threads, yet it still opens OpenMP regions (flat scan, id
-    translation); when the cores are busy, joining a descheduled helper thread costs a scheduler slice:
-    single-query p50 on 10k flat vectors went from 0.6 ms to 45 ms under load on the 2-core host. The
-    setting is per calling thread, and batches keep every thread because faiss splits them by query.
-    """
-    if queries > 1:
-        yield
-        return
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
+def search_threads(queries: int) -> AbstractContextManager[None]:
+    """A single-query search on one OpenMP thread; batches keep every thread (faiss splits them by query)."""
+    return faiss_one_thread(queries <= 1)
 
 
 class _Summed:
