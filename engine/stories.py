@@ -37,7 +37,7 @@ import numpy as np
 from newsprism.engine.config import Settings
 from newsprism.engine.records import Article
 from newsprism.engine.summarize import strip_dateline
-from newsprism.engine.threads import faiss_one_thread
+from newsprism.engine.threads import blas_one_thread, faiss_one_thread
 
 DAY = 86400.0
 LABEL_CLIP = 110
@@ -784,6 +784,10 @@ class StoryClusterer:
         return {sid for sid in found if sid in self.state.stories}
 
     def _place(self, ordered: list[StoryFeatures]) -> dict[str, int]:
+        with blas_one_thread():
+            return self._place_chunk(ordered)
+
+    def _place_chunk(self, ordered: list[StoryFeatures]) -> dict[str, int]:
         state, params = self.state, self.params
         for time in sorted(f.time for f in ordered if f.time is not None)[-2:]:
             self._advance(time)
