@@ -147,14 +147,14 @@ class Service:
             raise Invalid("filtering by outlet group needs outlet groups (--groups FILE or outlet_groups)")
         if group and group not in self.groups.names + [self.groups.unlisted]:
             raise Invalid(f"no outlet group {group!r} (groups: {', '.join(self.groups.names)})")
-        everything = self.newsroom.stories(filters)["stories"]
+        everything = self.newsroom.story_index(filters)
         if group:
             everything = [s for s in everything if any(self.groups.group_of(o) == group for o in s["outlets"])]
         if sort == "newest":
             everything.sort(key=lambda s: (s["last_seen"] or "", s["id"]), reverse=True)
         outlets = max(1, self.newsroom.store.count("(SELECT DISTINCT outlet FROM articles)"))
         end = None if limit is None else offset + limit
-        shown = everything[offset:end]
+        shown = self.newsroom.story_details(everything[offset:end], filters)
         for story in shown:
             story["coverage"] = round(story["outlet_count"] / outlets, 4)
             if self.groups:
@@ -244,7 +244,7 @@ class Service:
 
         Stories are read newest first and reading stops once no older story can hold a conflict newer than
         the last one on the page, so a page costs the stories it shows (each analysis cached)."""
-        listed = sorted(self.newsroom.stories()["stories"], key=lambda s: (s["last_seen"] or "", s["id"]),
+        listed = sorted(self.newsroom.story_index(), key=lambda s: (s["last_seen"] or "", s["id"]),
                         reverse=True)
         want = offset + limit
         items: list[InboxItem] = []

@@ -33,6 +33,11 @@ ANALYSES_CACHED = 64  # story analyses (claims, summaries, reports) kept for the
 UNRELATED_COSINE = 0.3
 
 
+# A story listing's aggregate fields, in the order the API shows them.
+_COUNTS = ("first_seen", "last_seen", "article_count", "outlet_count", "outlets")
+_ID_CHUNK = 500
+
+
 class Newsroom:
     def __init__(self, settings: Settings, create: bool = True) -> None:
         self.settings = settings
@@ -452,41 +457,71 @@ class Newsroom:
             "versions": [dict(v) for v in versions],
         }
 
-    def stories(self, filters: Filters | None = None, limit: int | None = None, offset: int = 0) -> dict:
-        """Stories, largest first, each with every article (the filters pick the articles shown)."""
-        filters = filters or Filters()
-        where, args = filters.sql()
+    def story_index(self, filters: Filters | None = None) -> list[dict]:
+        """Every story the filters leave an article in, as one aggregate row each (no articles, no state).
+
+        Counting in SQL keeps a listing page's cost to one pass over the article index: the full
+        records (`story_details`) are read only for the stories a page shows.
+        """
+        where, args = (filters or Filters()).sql()
         rows = self.store.conn.execute(
-            f"SELECT a.ext_id, a.title, a.outlet, a.published, a.url, a.story_id, a.lang, o.ext_id AS original "
-            f"FROM articles a LEFT JOIN articles o ON o.aid = a.copy_of "
-            f"WHERE a.story_id IS NOT NULL AND {where} ORDER BY a.published, a.ext_id", args).fetchall()
-        members: dict[int, list[dict]] = {}
+            f"SELECT a.story_id, count(*) AS n, min(a.published) AS first, max(a.published) AS last, "
+            f"json_group_array(DISTINCT a.outlet) AS outlets FROM articles a "
+            f"WHERE a.story_id IS NOT NULL AND {where} GROUP BY a.story_id", args).fetchall()
+        out = []
         for r in rows:
-            members.setdefault(r["story_id"], []).append(
+            outlets = sorted(json.loads(r["outlets"]))
+            out.append({"id": r["story_id"], "first_seen": r["first"], "last_seen": r["last"],
+                        "article_count": r["n"], "outlet_count": len(outlets), "outlets": outlets})
+        out.sort(key=lambda s: (-s["article_count"], -s["outlet_count"], s["first_seen"] or "", s["id"]))
+        return out
+
+    def story_details(self, listed: list[dict], filters: Filters | None = None) -> list[dict]:
+        """`story_index` rows completed with label, keywords, curation and their articles in time order."""
+        if len(listed) > _ID_CHUNK:  # SQLite caps the parameters of one statement
+            return [s for lo in range(0, len(listed), _ID_CHUNK)
+                    for s in self.story_details(listed[lo:lo + _ID_CHUNK], filters)]
+        if not listed:
+            return []
+        where, args = (filters or Filters()).sql()
+        ids = [s["id"] for s in listed]
+        marks = ",".join("?" * len(ids))
+        members: dict[int, list[dict]] = {i: [] for i in ids}
+        for r in self.store.conn.execute(
+                f"SELECT a.ext_id, a.title, a.outlet, a.published, a.url, a.story_id, a.lang, o.ext_id AS original "
+                f"FROM articles a LEFT JOIN articles o ON o.aid = a.copy_of "
+                f"WHERE a.story_id IN ({marks}) AND {where} ORDER BY a.published, a.ext_id", [*ids, *args]):
+            members[r["story_id"]].append(
                 {"id": r["ext_id"], "title": r["title"], "outlet": r["outlet"], "published": r["published"],
                  "url": r["url"], "lang": r["lang"], "copy_of": r["original"]})
-        meta = {r["story_id"]: r for r in self.store.conn.execute("SELECT * FROM stories")}
-        stories = []
-        for story_id, articles in members.items():
-            row = meta.get(story_id)
+        meta = {r["story_id"]: r for r in self.store.conn.execute(
+            f"SELECT story_id, label, curated, state FROM stories WHERE story_id IN ({marks})", ids)}
+        out = []
+        for entry in listed:
+            articles, row = members[entry["id"]], meta.get(entry["id"])
             state = json.loads(row["state"]) if row is not None else {}
-            outlets = sorted({a["outlet"] for a in articles})
-            dates = [a["published"] for a in articles if a["published"]]
-            stories.append({
-                "id": story_id, "label": row["label"] if row is not None else articles[0]["title"],
-                "keywords": state.get("keywords", []), "first_seen": min(dates) if dates else None,
-                "last_seen": max(dates) if dates else None, "article_count": len(articles),
-                "outlet_count": len(outlets), "outlets": outlets,
-                "curated": bool(row["curated"]) if row is not None else False, "articles": articles})
-        stories.sort(key=lambda s: (-s["article_count"], -s["outlet_count"], s["first_seen"] or "", s["id"]))
-        total = len(stories)
+            out.append({"id": entry["id"], "label": row["label"] if row is not None else articles[0]["title"],
+                        "keywords": state.get("keywords", []), **{k: entry[k] for k in _COUNTS},
+                        "curated": bool(row["curated"]) if row is not None else False, "articles": articles})
+        return out
+
+    def stories(self, filters: Filters | None = None, limit: int | None = None, offset: int = 0) -> dict:
+        """Stories, largest first, each with every article (the filters pick the articles shown)."""
+        listed = self.story_index(filters)
         end = None if limit is None else offset + limit
-        return {"total": total, "offset": offset, "stories": stories[offset:end]}
+        return {"total": len(listed), "offset": offset, "stories": self.story_details(listed[offset:end], filters)}
 
     def story(self, story_id: int) -> dict | None:
         """One story with its articles in time order."""
-        found = [s for s in self.stories()["stories"] if s["id"] == story_id]
-        return found[0] if found else None
+        row = self.store.conn.execute(
+            "SELECT count(*) AS n, min(published) AS first, max(published) AS last, "
+            "json_group_array(DISTINCT outlet) AS outlets FROM articles WHERE story_id = ?", (story_id,)).fetchone()
+        if not row["n"]:
+            return None
+        outlets = sorted(json.loads(row["outlets"]))
+        entry = {"id": story_id, "first_seen": row["first"], "last_seen": row["last"], "article_count": row["n"],
+                 "outlet_count": len(outlets), "outlets": outlets}
+        return self.story_details([entry])[0]
 
     def story_changes(self, story_id: int, since: str) -> dict:
         """What an editor checks each morning: what changed in a story since a time.
