@@ -147,7 +147,7 @@ class Service:
             raise Invalid("filtering by outlet group needs outlet groups (--groups FILE or outlet_groups)")
         if group and group not in self.groups.names + [self.groups.unlisted]:
             raise Invalid(f"no outlet group {group!r} (groups: {', '.join(self.groups.names)})")
-        everything = self.newsroom.story_index(filters)
+        everything = list(self.story_index(filters))
         if group:
             everything = [s for s in everything if any(self.groups.group_of(o) == group for o in s["outlets"])]
         if sort == "newest":
@@ -161,10 +161,17 @@ class Service:
                 story["blind_spot"] = self.groups.blind_spot(story["outlets"])
         return StoryList(total=len(everything), offset=offset, stories=shown, sort=sort, outlets_in_store=outlets)
 
+    def story_index(self, filters: Filters | None = None) -> list[dict]:
+        """Every story's aggregate row, largest first (`Newsroom.story_index`), cached per store generation."""
+        return self.analysis(("story_index", filters or Filters()), lambda: self.newsroom.story_index(filters))
+
     def facets(self) -> dict:
-        """The outlets and languages in the store, for the pages' filter choices."""
-        stats = self.newsroom.stats()
-        return {"outlets": sorted(stats["by_outlet"], key=str.casefold), "languages": sorted(stats["by_language"])}
+        """The outlets and languages in the store, for the pages' filter choices (cached per store generation)."""
+        def build() -> dict:
+            stats = self.newsroom.stats()
+            return {"outlets": sorted(stats["by_outlet"], key=str.casefold), "languages": sorted(stats["by_language"])}
+
+        return self.analysis(("facets",), build)
 
     def story(self, story_id: int, limit: int | None = None, offset: int = 0) -> dict:
         """One story with its articles in time order (paged)."""
@@ -244,7 +251,7 @@ class Service:
 
         Stories are read newest first and reading stops once no older story can hold a conflict newer than
         the last one on the page, so a page costs the stories it shows (each analysis cached)."""
-        listed = sorted(self.newsroom.story_index(), key=lambda s: (s["last_seen"] or "", s["id"]),
+        listed = sorted(self.story_index(), key=lambda s: (s["last_seen"] or "", s["id"]),
                         reverse=True)
         want = offset + limit
         items: list[InboxItem] = []

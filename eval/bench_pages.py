@@ -10,6 +10,12 @@ stories page under 300 ms. Figures are quoted as ratios against baselines measur
 bare GET /health on the same server, and a fixed numpy workload in this process.
 
     python -m eval.bench_pages --data ../shared/data/stories/fnc1_story_clusters.jsonl --work /tmp/bench-pages
+    python -m eval.bench_pages --archive 100000   # the same pages over a 100k-article archive
+
+`--archive N` pads a copy of the store with N older articles in N/4 stories (rows copied from the real
+ones, as SQL, no embedding: listings read rows, not vectors), so the listing and story requests show
+whether their cost grows with the archive; the conflicts inbox is left out there (it would analyse the
+padding).
 """
 
 from __future__ import annotations
@@ -74,6 +80,29 @@ def build_store(folder: Path, articles: list[dict]) -> int:
     return target
 
 
+def pad_store(folder: Path, padded: Path, n: int) -> None:
+    """A copy of the store with `n` older articles in n/4 stories, each a copy of a real row and story."""
+    import shutil
+    import sqlite3
+
+    shutil.copytree(folder, padded)
+    conn = sqlite3.connect(padded / "newsprism.sqlite")
+    stories = max(1, n // 4)
+    with conn:
+        first = conn.execute("SELECT coalesce(max(story_id), 0) + 1 FROM stories").fetchone()[0]
+        conn.execute(
+            "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < ? - 1) "
+            "INSERT INTO stories(story_id, label, first_seen, last_seen, n_articles, state, centroid) "
+            "SELECT ? + i, 'archived story ' || i, '1999-01-01', '1999-01-02', 4, s.state, s.centroid "
+            "FROM k, (SELECT state, centroid FROM stories LIMIT 1) s", (stories, first))
+        conn.execute(
+            "WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < ? - 1) "
+            "INSERT INTO articles(ext_id, title, outlet, published, ingested, text, text_hash, story_id) "
+            "SELECT 'archived-' || i, a.title, a.outlet, '1999-01-0' || (1 + i % 9) || 'T00:00:00Z', a.ingested, "
+            "a.text, 'archived-' || i, ? + i % ? FROM k, (SELECT * FROM articles LIMIT 1) a", (n, first, stories))
+    conn.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -111,6 +140,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/newsprism-bench-pages"), help="store cache folder")
     parser.add_argument("--articles", type=int, default=300, help="articles in the one big story")
     parser.add_argument("--repeat", type=int, default=7, help="requests per warm figure (median)")
+    parser.add_argument("--archive", type=int, default=0, help="older articles padded in (N/4 stories)")
     args = parser.parse_args()
 
     folder = args.work / f"store-{args.articles}"
@@ -120,6 +150,11 @@ def main() -> None:
         story = build_store(folder, corpus(args.data, args.articles))
         meta.write_text(json.dumps({"story": story}))
     story = json.loads(meta.read_text())["story"]
+    if args.archive:
+        padded = args.work / f"store-{args.articles}-archive{args.archive}"
+        if not padded.exists():
+            pad_store(folder, padded, args.archive)
+        folder = padded
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSPRISM_")}
@@ -146,10 +181,13 @@ def main() -> None:
             health, _ = timed(http, "/health", args.repeat * 3)
             cold, page_bytes = timed(http, f"/ui/stories/{story}", 1)
             rows = [("GET /health (baseline)", health, 0), ("story page (cold: analysis)", cold, page_bytes)]
-            for name, path in [("story page (warm)", f"/ui/stories/{story}"), ("stories page", "/ui/stories"),
-                               ("conflicts inbox (warm)", "/ui/conflicts"),
-                               ("article page", f"/ui/articles/{first}"),
-                               ("search page (hybrid)", "/ui/search?q=gunman+killed+in+attack")]:
+            pages = [("story page (warm)", f"/ui/stories/{story}"), ("stories page", "/ui/stories"),
+                     ("conflicts inbox (warm)", "/ui/conflicts"), ("article page", f"/ui/articles/{first}"),
+                     ("search page (hybrid)", "/ui/search?q=gunman+killed+in+attack"),
+                     ("GET /stories?limit=20", "/stories?limit=20"), ("GET /stories/{id}", f"/stories/{story}")]
+            for name, path in pages:
+                if args.archive and "inbox" in name:
+                    continue
                 seconds, nbytes = timed(http, path, args.repeat)
                 rows.append((name, seconds, nbytes))
     finally:
@@ -158,7 +196,8 @@ def main() -> None:
         log.close()
     work = numpy_baseline(args.repeat)
 
-    print(f"\nCPU: {cpu_model()} ({os.cpu_count()} cores); story {story}: {size} articles; median of {args.repeat}")
+    print(f"\nCPU: {cpu_model()} ({os.cpu_count()} cores); story {story}: {size} articles; median of {args.repeat}; "
+          f"archive padding: {args.archive} articles")
     print(f"numpy baseline (20 x 384x384 matmul): {work * 1000:.1f} ms\n")
     print("| request | ms | x /health | x numpy | KB | target | met |")
     print("|---|---:|---:|---:|---:|---|---|")
