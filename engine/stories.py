@@ -566,6 +566,48 @@ def damping(gap: np.ndarray, rise: float) -> np.ndarray:
     return inside / (1.0 + rise * np.maximum(gap - 1.0, 0.0))
 
 
+def _times(days: list[float | None]) -> np.ndarray:
+    return np.array([np.nan if d is None else d for d in days], dtype=np.float64)
+
+
+def _gap(first_a: np.ndarray, last_a: np.ndarray, first_b: np.ndarray, last_b: np.ndarray,
+         window: float) -> np.ndarray:
+    """Days between two spans, in windows; fmax ignores NaN (an unknown time), so a gap with an
+    undated side is 0."""
+    return np.fmax(np.fmax(first_b - last_a, first_a - last_b), 0.0) / window
+
+
+def _cohesion(within: np.ndarray, size: np.ndarray, prior: float) -> np.ndarray:
+    """The mean similarity of a group's pairs, shrunk towards the prior by one imaginary pair and
+    never below it, so a loose group cannot lower the bar for everything after it."""
+    return np.maximum((within + prior) / (size * (size - 1) / 2 + 1), prior)
+
+
+def _reachable(cross: np.ndarray, stories: list[Story], singles: list[Story], params: StoryParams) -> np.ndarray:
+    """Which existing stories some article of the batch could join on its own (`cross`: the stories'
+    summed similarities with each article).
+
+    Nothing else can join a story that none of them could: a group's average similarity to it is
+    at most its best member's, damped no less than over the smallest gap the batch allows, and the
+    group's cohesion is at least the prior a single article has. Such a story never changes in the
+    batch, so leaving it out changes no decision, and a batch costs what its reachable stories do:
+    most candidates of an article (its nearest centroids and keys) are merely on the same topic.
+    """
+    if not stories:
+        return np.zeros(0, dtype=bool)
+    size = np.array([s.count for s in stories], dtype=np.float64)
+    within = np.array([s.within for s in stories], dtype=np.float64)
+    times = _times([s.first_seen for s in singles])
+    if np.isnan(times).any():  # an undated article is at no distance from anything
+        damp = np.ones(len(stories))
+    else:
+        gap = _gap(_times([s.first_seen for s in stories]), _times([s.last_seen for s in stories]),
+                   times.min(), times.max(), params.window_days)
+        damp = damping(gap, params.resume_rise)
+    best = cross.max(axis=1) / size * damp
+    return best >= params.threshold * np.sqrt(_cohesion(within, size, params.prior_cohesion) * params.prior_cohesion)
+
+
 class _Agglomerator:
     """Best-first average-linkage merging with a cohesion-relative stopping rule.
 
@@ -578,18 +620,26 @@ class _Agglomerator:
     is a row and column addition and no similarity is recomputed.
     """
 
-    def __init__(self, groups: list[Story], frozen: list[bool], params: StoryParams,
-                 vocabulary: dict[str, int]) -> None:
-        self.groups = groups
+    def __init__(self, singles: list[Story], existing: list[Story], params: StoryParams,
+                 vocabulary: dict[str, int], keep: Iterable[int] = ()) -> None:
+        """`singles`: the batch's articles as one-article groups; `existing`: candidate stories, of
+        which only those some single could join on its own are kept (and those in `keep`, story ids
+        a copy must join); `slot` maps a kept story's id to its group index."""
         self.params = params
-        self.new = frozen.count(False)
-        self.cross = _cross_sums(groups, self.new, vocabulary)
-        self.frozen = np.array(frozen)
+        self.new = len(singles)
+        cross = _cross_sums(singles + existing, self.new, vocabulary)
+        kept = np.flatnonzero(_reachable(cross[self.new:], existing, singles, params)
+                              | np.isin([s.id for s in existing], list(keep)))
+        groups = singles + [existing[k] for k in kept.tolist()]
+        self.groups = groups
+        self.slot = {existing[k].id: self.new + n for n, k in enumerate(kept.tolist())}
+        self.cross = cross[np.r_[np.arange(self.new), self.new + kept]]
+        self.frozen = np.arange(len(groups)) >= self.new
         self.alive = np.ones(len(groups), dtype=bool)
         self.size = np.array([g.count for g in groups], dtype=np.float64)
         self.within = np.array([g.within for g in groups], dtype=np.float64)
-        self.first = np.array([np.nan if g.first_seen is None else g.first_seen for g in groups])
-        self.last = np.array([np.nan if g.last_seen is None else g.last_seen for g in groups])
+        self.first = _times([g.first_seen for g in groups])
+        self.last = _times([g.last_seen for g in groups])
         self.parent = list(range(len(groups)))
         self.version = np.zeros(len(groups), dtype=np.int64)
         self.heap: list[tuple[float, int, int, int, int]] = []
@@ -604,9 +654,8 @@ class _Agglomerator:
     def _queue(self, rows: np.ndarray, initial: bool = False) -> None:
         """Queue every pair of the given groups that passes the rule now (one vectorised pass)."""
         params, size, frozen = self.params, self.size, self.frozen
-        # fmax ignores NaN (an unknown time), so a gap with an undated side is 0
-        gap = np.fmax(np.fmax(self.first[None, :] - self.last[rows, None],
-                              self.first[rows, None] - self.last[None, :]), 0.0) / params.window_days
+        gap = _gap(self.first[rows, None], self.last[rows, None], self.first[None, :], self.last[None, :],
+                   params.window_days)
         cross = np.zeros((len(rows), len(size)))
         cross[:, :self.new] = self.cross[rows]
         young = rows < self.new  # a new group's sums with the existing stories sit in its column
@@ -614,8 +663,7 @@ class _Agglomerator:
         average = cross / (size[rows, None] * size[None, :]) * damping(gap, params.resume_rise)
         # cohesion: the mean similarity of a group's pairs, shrunk towards the prior by one imaginary
         # pair and never below it, so a loose group cannot lower the bar for everything after it
-        cohesion = np.maximum((self.within + params.prior_cohesion) / (size * (size - 1) / 2 + 1),
-                              params.prior_cohesion)
+        cohesion = _cohesion(self.within, size, params.prior_cohesion)
         passes = average >= params.threshold * np.sqrt(cohesion[rows, None] * cohesion[None, :])
         passes &= self.alive[None, :] & ~(frozen[rows, None] & frozen[None, :])
         passes[np.arange(len(rows)), rows] = False
@@ -796,9 +844,9 @@ class StoryClusterer:
         copies = {f.id: state.article_story[f.copy_of] for f in ordered
                   if f.copy_of in state.article_story and state.article_story[f.copy_of] in state.stories}
         old = sorted({sid for row in nearest for sid in row} | set(copies.values()) | self._dormant_near(singles))
-        slot = {sid: len(ordered) + k for k, sid in enumerate(old)}
-        merger = _Agglomerator(singles + [state.stories[sid] for sid in old],
-                               [False] * len(ordered) + [True] * len(old), params, self._vocabulary)
+        merger = _Agglomerator(singles, [state.stories[sid] for sid in old], params, self._vocabulary,
+                               keep=copies.values())
+        slot = merger.slot
         position = {f.id: i for i, f in enumerate(ordered)}
         for i, f in enumerate(ordered):
             if f.id in copies:

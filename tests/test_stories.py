@@ -349,3 +349,30 @@ def test_a_batch_in_several_chunks_keeps_every_story_it_placed_in_memory_for_the
     assert set(placed.values()) <= set(clusterer.state.stories)
     again = clusterer.regroup(peru + later + japan, placed)
     assert set(again.values()) <= set(clusterer.state.stories)
+
+
+def test_stories_no_article_could_join_are_left_out_and_no_decision_changes(embedder, day_one, monkeypatch):
+    # a batch's candidates are its articles' nearest stories; those no article could join on its own
+    # (the ECB and marathon stories, for two quake reports) cannot take a group either: leaving them
+    # out of the merging must give the same placement as keeping every candidate
+    import newsprism.engine.stories as stories
+
+    batch = make(embedder, [FOLLOW_UP, OTHER_QUAKE], "2024-03-05T10:00:00Z")
+    kept: list[set[int]] = []
+    real = stories._Agglomerator.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        kept.append(set(self.slot))
+
+    monkeypatch.setattr(stories._Agglomerator, "__init__", spy)
+    pruned = StoryClusterer()
+    first = pruned.add_many(day_one)
+    got = pruned.add_many(batch)
+    monkeypatch.setattr(stories, "_reachable", lambda cross, *_: np.ones(len(cross), dtype=bool))
+    full = StoryClusterer()
+    full.add_many(day_one)
+    assert full.add_many(batch) == got
+    assert got["peru-4"] == first["peru-1"]
+    assert first["peru-1"] in kept[1] and not kept[1] & {first["ecb-1"], first["marathon-1"]}
+    assert kept[3] == set(first.values())  # without the rule, every live story was compared in full
