@@ -547,8 +547,10 @@ def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) 
     ids = np.concatenate([i for i, _ in rows])
     weights = np.concatenate([w for _, w in rows])
     own = np.unique(ids[:int(lengths[:articles].sum())])
-    column = np.minimum(np.searchsorted(own, ids), max(len(own) - 1, 0))
-    keep = own[column] == ids if len(own) else np.zeros(len(ids), dtype=bool)
+    lookup = np.full(len(vocabulary), -1, dtype=np.int64)  # term id -> column, -1 off the batch's terms
+    lookup[own] = np.arange(len(own))
+    column = lookup[ids]
+    keep = column >= 0
     starts = np.r_[0, np.cumsum(keep)][np.r_[0, np.cumsum(lengths)]]  # kept entries before each row
     matrix = csr_matrix((weights[keep], column[keep], starts), shape=(len(groups), len(own)), dtype=np.float32)
     cross = (matrix @ matrix[:articles].T).toarray().astype(np.float64)
