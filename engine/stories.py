@@ -195,6 +195,7 @@ class StoryParams:
     prior_cohesion: float = 0.1  # cohesion assumed for a story too young to show its own
     candidates: int = 5  # nearest live stories (by embedding) each article is compared with in full
     dormant_candidates: int = 5  # nearest dormant stories (by key vector) each article is compared with
+    settled: float = 3.0  # an article a live story takes at this multiple of the bar skips the dormant index
     resume_rise: float = 0.05  # past the window, the bar rises by this share per window of silence
     key_term_weight: float = 0.5  # share of the distinctive terms (vs the centroid) in a story's key
     max_terms: int = 300  # terms kept per story, so comparing with a story costs the same at any size
@@ -519,7 +520,26 @@ class _DormantIndex:
         return found
 
 
-def _row(group: Story, vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+class _TermIds(dict):
+    """Term ids for the sparse products (this process only), with a term id -> column map kept
+    between batches (-1 off the batch's terms), so finding a batch's columns costs its own terms,
+    not the archive's vocabulary."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.column = np.full(0, -1, dtype=np.int64)
+
+    def columns(self, own: np.ndarray) -> np.ndarray:
+        """The map with the batch's terms (sorted ids) numbered; `clear` them after use."""
+        if len(self.column) < len(self):
+            grown = np.full(max(len(self), 2 * len(self.column)), -1, dtype=np.int64)
+            grown[:len(self.column)] = self.column
+            self.column = grown
+        self.column[own] = np.arange(len(own))
+        return self.column
+
+
+def _row(group: Story, vocabulary: _TermIds) -> tuple[np.ndarray, np.ndarray]:
     """A story's terms as (term ids, weights), kept until the story changes: most candidates don't."""
     cached = group._row
     if cached is not None and cached[0] is vocabulary:
@@ -532,7 +552,7 @@ def _row(group: Story, vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarr
     return ids, weights
 
 
-def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) -> np.ndarray:
+def _cross_sums(groups: list[Story], articles: int, vocabulary: _TermIds) -> np.ndarray:
     """Summed TF-IDF similarity of every group with each of the first `articles` groups (the batch's).
 
     The rest are existing stories, which never merge with each other, so their pairs are not needed;
@@ -547,9 +567,8 @@ def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) 
     ids = np.concatenate([i for i, _ in rows])
     weights = np.concatenate([w for _, w in rows])
     own = np.unique(ids[:int(lengths[:articles].sum())])
-    lookup = np.full(len(vocabulary), -1, dtype=np.int64)  # term id -> column, -1 off the batch's terms
-    lookup[own] = np.arange(len(own))
-    column = lookup[ids]
+    column = vocabulary.columns(own)[ids]
+    vocabulary.column[own] = -1
     keep = column >= 0
     starts = np.r_[0, np.cumsum(keep)][np.r_[0, np.cumsum(lengths)]]  # kept entries before each row
     matrix = csr_matrix((weights[keep], column[keep], starts), shape=(len(groups), len(own)), dtype=np.float32)
@@ -585,6 +604,23 @@ def _cohesion(within: np.ndarray, size: np.ndarray, prior: float) -> np.ndarray:
     return np.maximum((within + prior) / (size * (size - 1) / 2 + 1), prior)
 
 
+def _bar(stories: list[Story], params: StoryParams) -> np.ndarray:
+    """The average similarity a single article needs to join each story."""
+    size = np.array([s.count for s in stories], dtype=np.float64)
+    within = np.array([s.within for s in stories], dtype=np.float64)
+    return params.threshold * np.sqrt(_cohesion(within, size, params.prior_cohesion) * params.prior_cohesion)
+
+
+def _averages(cross: np.ndarray, stories: list[Story], first: np.ndarray, last: np.ndarray,
+              params: StoryParams) -> np.ndarray:
+    """Damped average similarity of each story (rows of `cross`, its summed similarities) with
+    groups spanning first..last (broadcast against the stories)."""
+    gap = _gap(_times([s.first_seen for s in stories])[:, None], _times([s.last_seen for s in stories])[:, None],
+               first, last, params.window_days)
+    size = np.array([s.count for s in stories], dtype=np.float64)
+    return cross / size[:, None] * damping(gap, params.resume_rise)
+
+
 def _reachable(cross: np.ndarray, stories: list[Story], singles: list[Story], params: StoryParams) -> np.ndarray:
     """Which existing stories some article of the batch could join on its own (`cross`: the stories'
     summed similarities with each article).
@@ -597,17 +633,26 @@ def _reachable(cross: np.ndarray, stories: list[Story], singles: list[Story], pa
     """
     if not stories:
         return np.zeros(0, dtype=bool)
-    size = np.array([s.count for s in stories], dtype=np.float64)
-    within = np.array([s.within for s in stories], dtype=np.float64)
     times = _times([s.first_seen for s in singles])
     if np.isnan(times).any():  # an undated article is at no distance from anything
-        damp = np.ones(len(stories))
-    else:
-        gap = _gap(_times([s.first_seen for s in stories]), _times([s.last_seen for s in stories]),
-                   times.min(), times.max(), params.window_days)
-        damp = damping(gap, params.resume_rise)
-    best = cross.max(axis=1) / size * damp
-    return best >= params.threshold * np.sqrt(_cohesion(within, size, params.prior_cohesion) * params.prior_cohesion)
+        times = np.array([np.nan])
+    best = _averages(cross.max(axis=1, keepdims=True), stories, times.min(), times.max(), params)[:, 0]
+    return best >= _bar(stories, params)
+
+
+def _settled(cross: np.ndarray, stories: list[Story], singles: list[Story], params: StoryParams) -> np.ndarray:
+    """Which articles a live story takes at `settled` times its bar or more (`cross` as above).
+
+    Such an article continues a running story; to take it away, a dormant story would have to be
+    more similar still, i.e. a second copy of that story, and stories never merge. So it is not
+    looked up in the dormant index (nor are its nearest dormant stories compared in full), which
+    on a steady stream spares about half the lookups.
+    """
+    if not stories:
+        return np.zeros(len(singles), dtype=bool)
+    times = _times([s.first_seen for s in singles])[None, :]
+    ratio = _averages(cross, stories, times, times, params) / _bar(stories, params)[:, None]
+    return ratio.max(axis=0) >= params.settled
 
 
 class _Agglomerator:
@@ -622,14 +667,14 @@ class _Agglomerator:
     is a row and column addition and no similarity is recomputed.
     """
 
-    def __init__(self, singles: list[Story], existing: list[Story], params: StoryParams,
-                 vocabulary: dict[str, int], keep: Iterable[int] = ()) -> None:
+    def __init__(self, singles: list[Story], existing: list[Story], cross: np.ndarray, params: StoryParams,
+                 keep: Iterable[int] = ()) -> None:
         """`singles`: the batch's articles as one-article groups; `existing`: candidate stories, of
         which only those some single could join on its own are kept (and those in `keep`, story ids
-        a copy must join); `slot` maps a kept story's id to its group index."""
+        a copy must join); `cross`: `_cross_sums` of singles then existing; `slot` maps a kept
+        story's id to its group index."""
         self.params = params
         self.new = len(singles)
-        cross = _cross_sums(singles + existing, self.new, vocabulary)
         kept = np.flatnonzero(_reachable(cross[self.new:], existing, singles, params)
                               | np.isin([s.id for s in existing], list(keep)))
         groups = singles + [existing[k] for k in kept.tolist()]
@@ -735,7 +780,7 @@ class StoryClusterer:
         self._live = _LiveIndex()
         self._dormant = _DormantIndex()
         self._expiry: list[tuple[float, int]] = []
-        self._vocabulary: dict[str, int] = {}  # term ids for the sparse products, this process only
+        self._vocabulary = _TermIds()
         clock = self.state.clock
         cold = []
         for story in self.state.stories.values():
@@ -823,7 +868,7 @@ class StoryClusterer:
     def _dormant_near(self, singles: list[Story]) -> set[int]:
         """Dormant stories near the batch's articles (as one-article groups, TF-IDF weighed), brought
         into memory if a loader keeps them."""
-        if not len(self._dormant):
+        if not len(self._dormant) or not singles:
             return set()
         weight = self.params.key_term_weight
         keys = np.stack([key_vector(s.vector_sum, s.terms, weight) for s in singles])
@@ -845,9 +890,16 @@ class StoryClusterer:
         nearest = self._live.nearest(np.stack([f.vector for f in ordered]), params.candidates)
         copies = {f.id: state.article_story[f.copy_of] for f in ordered
                   if f.copy_of in state.article_story and state.article_story[f.copy_of] in state.stories}
-        old = sorted({sid for row in nearest for sid in row} | set(copies.values()) | self._dormant_near(singles))
-        merger = _Agglomerator(singles, [state.stories[sid] for sid in old], params, self._vocabulary,
-                               keep=copies.values())
+        old = sorted({sid for row in nearest for sid in row} | set(copies.values()))
+        cross = _cross_sums(singles + [state.stories[sid] for sid in old], len(singles), self._vocabulary)
+        settled = _settled(cross[len(singles):], [state.stories[sid] for sid in old], singles, params)
+        dormant = sorted(self._dormant_near([s for s, f, done in zip(singles, ordered, settled, strict=True)
+                                             if not done and f.id not in copies]).difference(old))
+        if dormant:
+            more = _cross_sums(singles + [state.stories[sid] for sid in dormant], len(singles), self._vocabulary)
+            cross = np.vstack([cross, more[len(singles):]])
+            old += dormant
+        merger = _Agglomerator(singles, [state.stories[sid] for sid in old], cross, params, keep=copies.values())
         slot = merger.slot
         position = {f.id: i for i, f in enumerate(ordered)}
         for i, f in enumerate(ordered):

@@ -376,3 +376,22 @@ def test_stories_no_article_could_join_are_left_out_and_no_decision_changes(embe
     assert got["peru-4"] == first["peru-1"]
     assert first["peru-1"] in kept[1] and not kept[1] & {first["ecb-1"], first["marathon-1"]}
     assert kept[3] == set(first.values())  # without the rule, every live story was compared in full
+
+
+def test_an_article_its_live_story_takes_firmly_skips_the_dormant_index(embedder, day_one, monkeypatch):
+    # ten days on, day one's stories are dormant and a Chile quake story is live; a batch of a Chile
+    # follow-up (its live story takes it far above the bar) and a Peru follow-up (nothing live for
+    # it): only the Peru report is looked up among the dormant stories, and it resumes Peru
+    clusterer = StoryClusterer(StoryParams(live_days=7.0))
+    first = clusterer.add_many(day_one)
+    chile = make(embedder, [OTHER_QUAKE, ("chile-2", *OTHER_QUAKE[1:])], "2024-03-14T10:00:00Z")
+    chile[1].time += 0.1
+    live = clusterer.add_many(chile)
+    assert first["peru-1"] in clusterer._dormant.current
+    asked: list[int] = []
+    real = clusterer._dormant.nearest
+    monkeypatch.setattr(clusterer._dormant, "nearest", lambda keys, k: asked.append(len(keys)) or real(keys, k))
+    batch = make(embedder, [FOLLOW_UP, ("chile-3", *OTHER_QUAKE[1:])], "2024-03-14T12:00:00Z")
+    placed = clusterer.add_many(batch)
+    assert placed == {"peru-4": first["peru-1"], "chile-3": live["chile-1"]}
+    assert asked == [1]
