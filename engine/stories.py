@@ -12,7 +12,10 @@ Candidates come from two places, so the cost per article does not grow with the 
 seen within `live_days` (live: their centroids in one matrix, searched exactly; a week, so the
 matrix holds a week of news however long the gaps the rule allows), and every other story
 (dormant: an HNSW index over story keys, the centroid joined with the story's distinctive terms
-hashed into a vector). Which index finds a story does not change the rule: the similarity is
+hashed into a vector; an article that a live story already takes at `settled` times the bar is not
+looked up there). Of the candidates, only stories some article could join on its own go into the
+merging, which keeps a batch's cost to the stories that matter. Which index finds a story does
+not change the rule: the similarity is
 damped by the gap in `window_days`, and past one window it keeps falling by `resume_rise` per
 window of silence, so the bar rises with the silence and a follow-up that
 repeats the story's names and places resumes it after weeks while news on the same broad topic
