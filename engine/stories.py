@@ -523,19 +523,19 @@ class _DormantIndex:
         return found
 
 
-class _TermIds(dict):
-    """Term ids for the sparse products (this process only), with a term id -> column map kept
+class _TermIds:
+    """Term ids for the sparse products (this process only), and a term id -> column map kept
     between batches (-1 off the batch's terms), so finding a batch's columns costs its own terms,
     not the archive's vocabulary."""
 
     def __init__(self) -> None:
-        super().__init__()
+        self.ids: dict[str, int] = {}
         self.column = np.full(0, -1, dtype=np.int64)
 
     def columns(self, own: np.ndarray) -> np.ndarray:
-        """The map with the batch's terms (sorted ids) numbered; `clear` them after use."""
-        if len(self.column) < len(self):
-            grown = np.full(max(len(self), 2 * len(self.column)), -1, dtype=np.int64)
+        """The map with the batch's terms (sorted ids) numbered; reset them to -1 after use."""
+        if len(self.column) < len(self.ids):
+            grown = np.full(max(len(self.ids), 2 * len(self.column)), -1, dtype=np.int64)
             grown[:len(self.column)] = self.column
             self.column = grown
         self.column[own] = np.arange(len(own))
@@ -547,12 +547,13 @@ def _row(group: Story, vocabulary: _TermIds) -> tuple[np.ndarray, np.ndarray]:
     cached = group._row
     if cached is not None and cached[0] is vocabulary:
         return cached[1], cached[2]
-    for term in sorted(set(group.terms).difference(vocabulary)):
-        vocabulary[term] = len(vocabulary)
-    ids = np.fromiter(map(vocabulary.__getitem__, group.terms), dtype=np.int64, count=len(group.terms))
+    ids = vocabulary.ids
+    for term in sorted(set(group.terms).difference(ids)):
+        ids[term] = len(ids)
+    row = np.fromiter(map(ids.__getitem__, group.terms), dtype=np.int64, count=len(group.terms))
     weights = np.fromiter(group.terms.values(), dtype=np.float32, count=len(group.terms))
-    group._row = (vocabulary, ids, weights)
-    return ids, weights
+    group._row = (vocabulary, row, weights)
+    return row, weights
 
 
 def _cross_sums(groups: list[Story], articles: int, vocabulary: _TermIds) -> np.ndarray:
