@@ -12,7 +12,10 @@ Candidates come from two places, so the cost per article does not grow with the 
 seen within `live_days` (live: their centroids in one matrix, searched exactly; a week, so the
 matrix holds a week of news however long the gaps the rule allows), and every other story
 (dormant: an HNSW index over story keys, the centroid joined with the story's distinctive terms
-hashed into a vector). Which index finds a story does not change the rule: the similarity is
+hashed into a vector; an article that a live story already takes at `settled` times the bar is not
+looked up there). Of the candidates, only stories some article could join on its own go into the
+merging, which keeps a batch's cost to the stories that matter. Which index finds a story does
+not change the rule: the similarity is
 damped by the gap in `window_days`, and past one window it keeps falling by `resume_rise` per
 window of silence, so the bar rises with the silence and a follow-up that
 repeats the story's names and places resumes it after weeks while news on the same broad topic
@@ -195,6 +198,7 @@ class StoryParams:
     prior_cohesion: float = 0.1  # cohesion assumed for a story too young to show its own
     candidates: int = 5  # nearest live stories (by embedding) each article is compared with in full
     dormant_candidates: int = 5  # nearest dormant stories (by key vector) each article is compared with
+    settled: float = 3.0  # an article a live story takes at this multiple of the bar skips the dormant index
     resume_rise: float = 0.05  # past the window, the bar rises by this share per window of silence
     key_term_weight: float = 0.5  # share of the distinctive terms (vs the centroid) in a story's key
     max_terms: int = 300  # terms kept per story, so comparing with a story costs the same at any size
@@ -519,20 +523,40 @@ class _DormantIndex:
         return found
 
 
-def _row(group: Story, vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+class _TermIds:
+    """Term ids for the sparse products (this process only), and a term id -> column map kept
+    between batches (-1 off the batch's terms), so finding a batch's columns costs its own terms,
+    not the archive's vocabulary."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.column = np.full(0, -1, dtype=np.int64)
+
+    def columns(self, own: np.ndarray) -> np.ndarray:
+        """The map with the batch's terms (sorted ids) numbered; reset them to -1 after use."""
+        if len(self.column) < len(self.ids):
+            grown = np.full(max(len(self.ids), 2 * len(self.column)), -1, dtype=np.int64)
+            grown[:len(self.column)] = self.column
+            self.column = grown
+        self.column[own] = np.arange(len(own))
+        return self.column
+
+
+def _row(group: Story, vocabulary: _TermIds) -> tuple[np.ndarray, np.ndarray]:
     """A story's terms as (term ids, weights), kept until the story changes: most candidates don't."""
     cached = group._row
     if cached is not None and cached[0] is vocabulary:
         return cached[1], cached[2]
-    for term in sorted(set(group.terms).difference(vocabulary)):
-        vocabulary[term] = len(vocabulary)
-    ids = np.fromiter(map(vocabulary.__getitem__, group.terms), dtype=np.int64, count=len(group.terms))
+    ids = vocabulary.ids
+    for term in sorted(set(group.terms).difference(ids)):
+        ids[term] = len(ids)
+    row = np.fromiter(map(ids.__getitem__, group.terms), dtype=np.int64, count=len(group.terms))
     weights = np.fromiter(group.terms.values(), dtype=np.float32, count=len(group.terms))
-    group._row = (vocabulary, ids, weights)
-    return ids, weights
+    group._row = (vocabulary, row, weights)
+    return row, weights
 
 
-def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) -> np.ndarray:
+def _cross_sums(groups: list[Story], articles: int, vocabulary: _TermIds) -> np.ndarray:
     """Summed TF-IDF similarity of every group with each of the first `articles` groups (the batch's).
 
     The rest are existing stories, which never merge with each other, so their pairs are not needed;
@@ -547,8 +571,9 @@ def _cross_sums(groups: list[Story], articles: int, vocabulary: dict[str, int]) 
     ids = np.concatenate([i for i, _ in rows])
     weights = np.concatenate([w for _, w in rows])
     own = np.unique(ids[:int(lengths[:articles].sum())])
-    column = np.minimum(np.searchsorted(own, ids), max(len(own) - 1, 0))
-    keep = own[column] == ids if len(own) else np.zeros(len(ids), dtype=bool)
+    column = vocabulary.columns(own)[ids]
+    vocabulary.column[own] = -1
+    keep = column >= 0
     starts = np.r_[0, np.cumsum(keep)][np.r_[0, np.cumsum(lengths)]]  # kept entries before each row
     matrix = csr_matrix((weights[keep], column[keep], starts), shape=(len(groups), len(own)), dtype=np.float32)
     cross = (matrix @ matrix[:articles].T).toarray().astype(np.float64)
@@ -566,6 +591,74 @@ def damping(gap: np.ndarray, rise: float) -> np.ndarray:
     return inside / (1.0 + rise * np.maximum(gap - 1.0, 0.0))
 
 
+def _times(days: list[float | None]) -> np.ndarray:
+    return np.array([np.nan if d is None else d for d in days], dtype=np.float64)
+
+
+def _gap(first_a: np.ndarray, last_a: np.ndarray, first_b: np.ndarray, last_b: np.ndarray,
+         window: float) -> np.ndarray:
+    """Days between two spans, in windows; fmax ignores NaN (an unknown time), so a gap with an
+    undated side is 0."""
+    return np.fmax(np.fmax(first_b - last_a, first_a - last_b), 0.0) / window
+
+
+def _cohesion(within: np.ndarray, size: np.ndarray, prior: float) -> np.ndarray:
+    """The mean similarity of a group's pairs, shrunk towards the prior by one imaginary pair and
+    never below it, so a loose group cannot lower the bar for everything after it."""
+    return np.maximum((within + prior) / (size * (size - 1) / 2 + 1), prior)
+
+
+def _bar(stories: list[Story], params: StoryParams) -> np.ndarray:
+    """The average similarity a single article needs to join each story."""
+    size = np.array([s.count for s in stories], dtype=np.float64)
+    within = np.array([s.within for s in stories], dtype=np.float64)
+    return params.threshold * np.sqrt(_cohesion(within, size, params.prior_cohesion) * params.prior_cohesion)
+
+
+def _averages(cross: np.ndarray, stories: list[Story], first: np.ndarray, last: np.ndarray,
+              params: StoryParams) -> np.ndarray:
+    """Damped average similarity of each story (rows of `cross`, its summed similarities) with
+    groups spanning first..last (broadcast against the stories)."""
+    gap = _gap(_times([s.first_seen for s in stories])[:, None], _times([s.last_seen for s in stories])[:, None],
+               first, last, params.window_days)
+    size = np.array([s.count for s in stories], dtype=np.float64)
+    return cross / size[:, None] * damping(gap, params.resume_rise)
+
+
+def _reachable(cross: np.ndarray, stories: list[Story], singles: list[Story], params: StoryParams) -> np.ndarray:
+    """Which existing stories some article of the batch could join on its own (`cross`: the stories'
+    summed similarities with each article).
+
+    Nothing else can join a story that none of them could: a group's average similarity to it is
+    at most its best member's, damped no less than over the smallest gap the batch allows, and the
+    group's cohesion is at least the prior a single article has. Such a story never changes in the
+    batch, so leaving it out changes no decision, and a batch costs what its reachable stories do:
+    most candidates of an article (its nearest centroids and keys) are merely on the same topic.
+    """
+    if not stories:
+        return np.zeros(0, dtype=bool)
+    times = _times([s.first_seen for s in singles])
+    if np.isnan(times).any():  # an undated article is at no distance from anything
+        times = np.array([np.nan])
+    best = _averages(cross.max(axis=1, keepdims=True), stories, times.min(), times.max(), params)[:, 0]
+    return best >= _bar(stories, params)
+
+
+def _settled(cross: np.ndarray, stories: list[Story], singles: list[Story], params: StoryParams) -> np.ndarray:
+    """Which articles a live story takes at `settled` times its bar or more (`cross` as above).
+
+    Such an article continues a running story; to take it away, a dormant story would have to be
+    more similar still, i.e. a second copy of that story, and stories never merge. So it is not
+    looked up in the dormant index (nor are its nearest dormant stories compared in full), which
+    on a steady stream spares about half the lookups.
+    """
+    if not stories:
+        return np.zeros(len(singles), dtype=bool)
+    times = _times([s.first_seen for s in singles])[None, :]
+    ratio = _averages(cross, stories, times, times, params) / _bar(stories, params)[:, None]
+    return ratio.max(axis=0) >= params.settled
+
+
 class _Agglomerator:
     """Best-first average-linkage merging with a cohesion-relative stopping rule.
 
@@ -578,18 +671,26 @@ class _Agglomerator:
     is a row and column addition and no similarity is recomputed.
     """
 
-    def __init__(self, groups: list[Story], frozen: list[bool], params: StoryParams,
-                 vocabulary: dict[str, int]) -> None:
-        self.groups = groups
+    def __init__(self, singles: list[Story], existing: list[Story], cross: np.ndarray, params: StoryParams,
+                 keep: Iterable[int] = ()) -> None:
+        """`singles`: the batch's articles as one-article groups; `existing`: candidate stories, of
+        which only those some single could join on its own are kept (and those in `keep`, story ids
+        a copy must join); `cross`: `_cross_sums` of singles then existing; `slot` maps a kept
+        story's id to its group index."""
         self.params = params
-        self.new = frozen.count(False)
-        self.cross = _cross_sums(groups, self.new, vocabulary)
-        self.frozen = np.array(frozen)
+        self.new = len(singles)
+        kept = np.flatnonzero(_reachable(cross[self.new:], existing, singles, params)
+                              | np.isin([s.id for s in existing], list(keep)))
+        groups = singles + [existing[k] for k in kept.tolist()]
+        self.groups = groups
+        self.slot = {existing[k].id: self.new + n for n, k in enumerate(kept.tolist())}
+        self.cross = cross[np.r_[np.arange(self.new), self.new + kept]]
+        self.frozen = np.arange(len(groups)) >= self.new
         self.alive = np.ones(len(groups), dtype=bool)
         self.size = np.array([g.count for g in groups], dtype=np.float64)
         self.within = np.array([g.within for g in groups], dtype=np.float64)
-        self.first = np.array([np.nan if g.first_seen is None else g.first_seen for g in groups])
-        self.last = np.array([np.nan if g.last_seen is None else g.last_seen for g in groups])
+        self.first = _times([g.first_seen for g in groups])
+        self.last = _times([g.last_seen for g in groups])
         self.parent = list(range(len(groups)))
         self.version = np.zeros(len(groups), dtype=np.int64)
         self.heap: list[tuple[float, int, int, int, int]] = []
@@ -604,9 +705,8 @@ class _Agglomerator:
     def _queue(self, rows: np.ndarray, initial: bool = False) -> None:
         """Queue every pair of the given groups that passes the rule now (one vectorised pass)."""
         params, size, frozen = self.params, self.size, self.frozen
-        # fmax ignores NaN (an unknown time), so a gap with an undated side is 0
-        gap = np.fmax(np.fmax(self.first[None, :] - self.last[rows, None],
-                              self.first[rows, None] - self.last[None, :]), 0.0) / params.window_days
+        gap = _gap(self.first[rows, None], self.last[rows, None], self.first[None, :], self.last[None, :],
+                   params.window_days)
         cross = np.zeros((len(rows), len(size)))
         cross[:, :self.new] = self.cross[rows]
         young = rows < self.new  # a new group's sums with the existing stories sit in its column
@@ -614,8 +714,7 @@ class _Agglomerator:
         average = cross / (size[rows, None] * size[None, :]) * damping(gap, params.resume_rise)
         # cohesion: the mean similarity of a group's pairs, shrunk towards the prior by one imaginary
         # pair and never below it, so a loose group cannot lower the bar for everything after it
-        cohesion = np.maximum((self.within + params.prior_cohesion) / (size * (size - 1) / 2 + 1),
-                              params.prior_cohesion)
+        cohesion = _cohesion(self.within, size, params.prior_cohesion)
         passes = average >= params.threshold * np.sqrt(cohesion[rows, None] * cohesion[None, :])
         passes &= self.alive[None, :] & ~(frozen[rows, None] & frozen[None, :])
         passes[np.arange(len(rows)), rows] = False
@@ -685,7 +784,7 @@ class StoryClusterer:
         self._live = _LiveIndex()
         self._dormant = _DormantIndex()
         self._expiry: list[tuple[float, int]] = []
-        self._vocabulary: dict[str, int] = {}  # term ids for the sparse products, this process only
+        self._vocabulary = _TermIds()
         clock = self.state.clock
         cold = []
         for story in self.state.stories.values():
@@ -773,7 +872,7 @@ class StoryClusterer:
     def _dormant_near(self, singles: list[Story]) -> set[int]:
         """Dormant stories near the batch's articles (as one-article groups, TF-IDF weighed), brought
         into memory if a loader keeps them."""
-        if not len(self._dormant):
+        if not len(self._dormant) or not singles:
             return set()
         weight = self.params.key_term_weight
         keys = np.stack([key_vector(s.vector_sum, s.terms, weight) for s in singles])
@@ -795,10 +894,17 @@ class StoryClusterer:
         nearest = self._live.nearest(np.stack([f.vector for f in ordered]), params.candidates)
         copies = {f.id: state.article_story[f.copy_of] for f in ordered
                   if f.copy_of in state.article_story and state.article_story[f.copy_of] in state.stories}
-        old = sorted({sid for row in nearest for sid in row} | set(copies.values()) | self._dormant_near(singles))
-        slot = {sid: len(ordered) + k for k, sid in enumerate(old)}
-        merger = _Agglomerator(singles + [state.stories[sid] for sid in old],
-                               [False] * len(ordered) + [True] * len(old), params, self._vocabulary)
+        old = sorted({sid for row in nearest for sid in row} | set(copies.values()))
+        cross = _cross_sums(singles + [state.stories[sid] for sid in old], len(singles), self._vocabulary)
+        settled = _settled(cross[len(singles):], [state.stories[sid] for sid in old], singles, params)
+        dormant = sorted(self._dormant_near([s for s, f, done in zip(singles, ordered, settled, strict=True)
+                                             if not done and f.id not in copies]).difference(old))
+        if dormant:
+            more = _cross_sums(singles + [state.stories[sid] for sid in dormant], len(singles), self._vocabulary)
+            cross = np.vstack([cross, more[len(singles):]])
+            old += dormant
+        merger = _Agglomerator(singles, [state.stories[sid] for sid in old], cross, params, keep=copies.values())
+        slot = merger.slot
         position = {f.id: i for i, f in enumerate(ordered)}
         for i, f in enumerate(ordered):
             if f.id in copies:

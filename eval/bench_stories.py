@@ -4,8 +4,8 @@ Articles come at a steady rate (default 1,000 a day) from stories of heavy-taile
 for a few days; a story's articles are noisy copies of its own direction, near its topic's, and
 draw words from the story's vocabulary, its topic's and a Zipf background. Vectors and terms are
 made up front, so only clustering is timed: ingest batches in time order, as the store feeds them.
-Every article is also matched against the dormant stories (the HNSW index over story keys), whose
-number grows with the archive; the cost per article should not.
+Every article that no live story takes firmly is also matched against the dormant stories (the
+HNSW index over story keys), whose number grows with the archive; the cost per article should not.
 
 The cost per article is quoted as a ratio to a baseline measured in the same run: the work of
 comparing one article with 1,000 stories exactly (a 384-d matrix-vector product against 1,000

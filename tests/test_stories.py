@@ -349,3 +349,49 @@ def test_a_batch_in_several_chunks_keeps_every_story_it_placed_in_memory_for_the
     assert set(placed.values()) <= set(clusterer.state.stories)
     again = clusterer.regroup(peru + later + japan, placed)
     assert set(again.values()) <= set(clusterer.state.stories)
+
+
+def test_stories_no_article_could_join_are_left_out_and_no_decision_changes(embedder, day_one, monkeypatch):
+    # a batch's candidates are its articles' nearest stories; those no article could join on its own
+    # (the ECB and marathon stories, for two quake reports) cannot take a group either: leaving them
+    # out of the merging must give the same placement as keeping every candidate
+    import newsprism.engine.stories as stories
+
+    batch = make(embedder, [FOLLOW_UP, OTHER_QUAKE], "2024-03-05T10:00:00Z")
+    kept: list[set[int]] = []
+    real = stories._Agglomerator.__init__
+
+    def spy(self, *args, **kwargs):
+        real(self, *args, **kwargs)
+        kept.append(set(self.slot))
+
+    monkeypatch.setattr(stories._Agglomerator, "__init__", spy)
+    pruned = StoryClusterer()
+    first = pruned.add_many(day_one)
+    got = pruned.add_many(batch)
+    monkeypatch.setattr(stories, "_reachable", lambda cross, *_: np.ones(len(cross), dtype=bool))
+    full = StoryClusterer()
+    full.add_many(day_one)
+    assert full.add_many(batch) == got
+    assert got["peru-4"] == first["peru-1"]
+    assert first["peru-1"] in kept[1] and not kept[1] & {first["ecb-1"], first["marathon-1"]}
+    assert kept[3] == set(first.values())  # without the rule, every live story was compared in full
+
+
+def test_an_article_its_live_story_takes_firmly_skips_the_dormant_index(embedder, day_one, monkeypatch):
+    # ten days on, day one's stories are dormant and a Chile quake story is live; a batch of a Chile
+    # follow-up (its live story takes it far above the bar) and a Peru follow-up (nothing live for
+    # it): only the Peru report is looked up among the dormant stories, and it resumes Peru
+    clusterer = StoryClusterer(StoryParams(live_days=7.0))
+    first = clusterer.add_many(day_one)
+    chile = make(embedder, [OTHER_QUAKE, ("chile-2", *OTHER_QUAKE[1:])], "2024-03-14T10:00:00Z")
+    chile[1].time += 0.1
+    live = clusterer.add_many(chile)
+    assert first["peru-1"] in clusterer._dormant.current
+    asked: list[int] = []
+    real = clusterer._dormant.nearest
+    monkeypatch.setattr(clusterer._dormant, "nearest", lambda keys, k: asked.append(len(keys)) or real(keys, k))
+    batch = make(embedder, [FOLLOW_UP, ("chile-3", *OTHER_QUAKE[1:])], "2024-03-14T12:00:00Z")
+    placed = clusterer.add_many(batch)
+    assert placed == {"peru-4": first["peru-1"], "chile-3": live["chile-1"]}
+    assert asked == [1]
