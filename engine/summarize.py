@@ -110,9 +110,10 @@ _DAY = r"(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day"
 _WEEKDAY = re.compile(rf"\b{_DAY}\b")
 _PART = r"(?:morning|afternoon|evening|night)"
 # A weekday phrase ("on Tuesday", "late Monday night") that dates a report relative to its own day.
+# Bounded runs only: every start position does a bounded amount of work (tests/linear_check.py).
 _DAY_PHRASE = re.compile(
-    rf"(?P<pre>\b[\w']+)?(?P<lead>,)?\s+(?:(?:on|late|early|mid|last)\s+)?{_DAY}(?:\s+{_PART})?"
-    rf"(?P<end>,)?(?=[\s,.;:]|$)(?!\s+{_PART}s?\b)")
+    rf"(?P<pre>\b[\w']{{1,30}})?(?P<lead>,)?\s{{1,3}}(?:(?:on|late|early|mid|last)\s{{1,3}})?{_DAY}"
+    rf"(?:\s{{1,3}}{_PART})?(?P<end>,)?(?=[\s,.;:]|$)(?!\s{{1,3}}{_PART}s?\b)")
 # Words after which the weekday is an argument, not an adjunct ("until Sunday", "will be on Saturday").
 _DAY_KEEP = frozenset({"since", "until", "till", "by", "from", "through", "before", "after", "next", "this",
                        "of", "to", "and", "or", "between", "for", "be", "is", "was", "are", "were", "been",
@@ -123,7 +124,7 @@ _LEAD_TIME = re.compile(
 # Quoted words are never touched.
 _QUOTED = re.compile(r"``.*?(?:''|$)|\"[^\"]*(?:\"|$)|“[^”]*(?:”|$)")
 # NYT wire markup ("&UR;", "&QL;", "&LR;") marks lines, never words of a sentence.
-_MARKUP = re.compile(r"\s*&[A-Z]{2};\s*")
+_MARKUP = re.compile(r"&[A-Z]{2};")
 
 
 def _drop_day(match: re.Match) -> str:
@@ -142,7 +143,7 @@ def trim(text: str) -> str:
     Only adjuncts go: a weekday that is an argument ("until Sunday", "was on Saturday") stays, and so
     does a sentence with two weekdays (they contrast). Who said a claim, and quoted words, are never cut.
     """
-    out = _MARKUP.sub(" ", text).strip() if "&" in text else text
+    out = " ".join(_MARKUP.sub(" ", text).split()) if "&" in text else text
     lead = _LEAD_TIME.match(out)
     if lead:
         rest = out[lead.end():]

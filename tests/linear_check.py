@@ -87,6 +87,7 @@ def functions() -> dict[str, Callable[[str], object]]:
         "sameclaim.token_info": sameclaim.token_info,
         "summarize.exclusion_reason": summarize.exclusion_reason,
         "summarize.tokens": summarize.tokens,
+        "summarize.trim": summarize.trim,
         "search.fts_query": search.fts_query,
         "search.has_phrases": lambda text: search.has_phrases(text, ["ferry capsized"]),
         "diff.diff_versions": lambda text: diff.diff_versions(text, text[::-1]),
