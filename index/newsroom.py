@@ -457,13 +457,16 @@ class Newsroom:
             "versions": [dict(v) for v in versions],
         }
 
-    def story_index(self, filters: Filters | None = None) -> list[dict]:
-        """Every story the filters leave an article in, as one aggregate row each (no articles, no state).
+    def story_index(self, filters: Filters | None = None, story_id: int | None = None) -> list[dict]:
+        """Every story the filters leave an article in (or only `story_id`), as one aggregate row each
+        (no articles, no state).
 
         Counting in SQL keeps a listing page's cost to one pass over the article index: the full
         records (`story_details`) are read only for the stories a page shows.
         """
         where, args = (filters or Filters()).sql()
+        if story_id is not None:
+            where, args = f"a.story_id = ? AND {where}", [story_id, *args]
         rows = self.store.conn.execute(
             f"SELECT a.story_id, count(*) AS n, min(a.published) AS first, max(a.published) AS last, "
             f"json_group_array(DISTINCT a.outlet) AS outlets FROM articles a "
@@ -513,15 +516,8 @@ class Newsroom:
 
     def story(self, story_id: int) -> dict | None:
         """One story with its articles in time order."""
-        row = self.store.conn.execute(
-            "SELECT count(*) AS n, min(published) AS first, max(published) AS last, "
-            "json_group_array(DISTINCT outlet) AS outlets FROM articles WHERE story_id = ?", (story_id,)).fetchone()
-        if not row["n"]:
-            return None
-        outlets = sorted(json.loads(row["outlets"]))
-        entry = {"id": story_id, "first_seen": row["first"], "last_seen": row["last"], "article_count": row["n"],
-                 "outlet_count": len(outlets), "outlets": outlets}
-        return self.story_details([entry])[0]
+        found = self.story_details(self.story_index(story_id=story_id))
+        return found[0] if found else None
 
     def story_changes(self, story_id: int, since: str) -> dict:
         """What an editor checks each morning: what changed in a story since a time.
