@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,6 +63,25 @@ def from_blob(blob: bytes, dim: int | None = None) -> np.ndarray:
     return vec if dim is None else vec.reshape(-1, dim)
 
 
+def _switch_to_wal(conn: sqlite3.Connection, patience: float = 60.0) -> None:
+    """Put the file in WAL mode, waiting out other processes that open the same new store.
+
+    SQLite answers "database is locked" at once, without its busy handler, to a connection that
+    changes the journal mode while another one is changing it too (two `ingest` processes on a new
+    store); so wait here, as the busy timeout would for any other statement.
+    """
+    deadline, pause = time.monotonic() + patience, 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+
 class Store:
     """SQLite access for every room of the engine; one connection per thread, one writer at a time."""
 
@@ -90,7 +110,7 @@ class Store:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=60000")

@@ -198,6 +198,31 @@ def test_a_writer_rereads_story_state_another_writer_changed(tmp_path, demo_arti
     assert len(ids) == len(set(ids)) >= 4
 
 
+def _open_store_at(folder: str, start: float) -> str:
+    while time.time() < start:  # all openers reach SQLite in the same few milliseconds
+        pass
+    try:
+        Store(folder).close()
+        return "ok"
+    except Exception as err:  # noqa: BLE001 - the test reports whatever an opener met
+        return f"{type(err).__name__}: {err}"
+
+
+def test_processes_opening_a_new_store_at_the_same_moment_all_get_it(tmp_path):
+    """Two `ingest` runs on a store that does not exist yet both switch the new file to WAL; SQLite
+    refuses one of them at once ("database is locked", its busy timeout unused) unless the store
+    waits. Before the fix about half of these rounds lost an opener; CI met it once."""
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(6) as pool:
+        for round_ in range(10):
+            folder = str(tmp_path / f"s{round_}")
+            start = time.time() + 0.3
+            outcomes = pool.starmap(_open_store_at, [(folder, start)] * 6)
+            assert outcomes == ["ok"] * 6, (round_, outcomes)
+            assert rows(Path(folder), "PRAGMA journal_mode")[0][0] == "wal"
+
+
 @pytest.mark.parametrize("settle", ["0", "1"])
 def test_two_concurrent_ingest_processes_share_one_store_safely(tmp_path, demo_articles, demo_truth, settle):
     """Two `newsprism ingest` processes at once, different files, one store (the issue's target)."""
