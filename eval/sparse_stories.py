@@ -16,8 +16,10 @@ often with quiet gaps of one to several weeks, wire copy without titles that ope
     python -m eval.sparse_stories --duc2006 DIR --duc2007 DIR --fnc1 FILE --out DIR
     python -m eval.sparse_stories ... --seed 16 --out DIR16 --manifest eval/sparse_stories_manifest_seed16.json
 
-The selection (ids, dates, stories) is also written to `eval/sparse_stories_manifest.json`, so the
-sets are reproducible from the sources without any article text in the repository.
+The selection (ids, dates, stories) is also written to `eval/sparse_stories_manifest.json` (seed 15;
+the resamples of seeds 16 and 17, which the defaults are checked on too, to
+`eval/sparse_stories_manifest_seed16.json` and `_seed17.json`), so the sets are reproducible from the
+sources without any article text in the repository.
 """
 
 from __future__ import annotations
