@@ -17,8 +17,8 @@ often with quiet gaps of one to several weeks, wire copy without titles that ope
     python -m eval.sparse_stories ... --seed 16 --out DIR16 --manifest eval/sparse_stories_manifest_seed16.json
 
 The selection (ids, dates, stories) is also written to `eval/sparse_stories_manifest.json` (seed 15;
-the resamples of seeds 16 and 17, which the defaults are checked on too, to
-`eval/sparse_stories_manifest_seed16.json` and `_seed17.json`), so the sets are reproducible from the
+the resamples of seeds 16, 17 and 18, which the defaults are checked on too, to
+`eval/sparse_stories_manifest_seed16.json`, `_seed17.json` and `_seed18.json`), so the sets are reproducible from the
 sources without any article text in the repository.
 """
 
