@@ -47,7 +47,7 @@ class Settings:
     story_live_days: float = field(default=7.0, metadata={
         "help": "stories with an article within this many days are compared exactly; older ones are found "
                 "through the dormant index (speed only: the gap penalty follows story_window_days)"})
-    story_threshold: float = field(default=0.55, metadata={
+    story_threshold: float = field(default=0.57, metadata={
         "help": "share of a story's own cohesion (mean similarity of its articles) an article needs to join it"})
     story_settle: bool = field(default=True, metadata={
         "help": "after each ingest run, regroup the stories still live in one batch pass (stable ids)"})

@@ -10,6 +10,7 @@ import pytest
 from newsprism.engine.pipeline import split
 from newsprism.engine.records import Article
 from newsprism.engine.stories import (
+    NAME_WEIGHT,
     Story,
     StoryClusterer,
     StoryFeatures,
@@ -125,6 +126,17 @@ def test_features_weigh_the_title_and_lead(day_one):
     assert abs(sum(w * w for w in peru.terms.values()) - 1.0) < 1e-6
     # "arequipa" is in the title and the lead; "yauca" only in the tail, as often
     assert peru.terms["arequipa"] > peru.terms["yauca"]
+
+
+def test_names_inside_a_sentence_weigh_more_than_common_words(embedder):
+    """Each word appears once in one sentence: the name (Arequipa) says which event it is, the
+    capitalised opening word (Landslides) is no name."""
+    text = "Landslides blocked the Pan-American Highway and several adobe homes collapsed in Arequipa province."
+    assert text in ARTICLES[0][4]
+    features = make(embedder, [("peru-x", "reuters", "06:10", "", text)])[0]
+    assert features.terms["arequipa"] == pytest.approx(NAME_WEIGHT * features.terms["province"])
+    assert features.terms["highway"] == pytest.approx(features.terms["arequipa"])
+    assert features.terms["landslides"] == pytest.approx(features.terms["province"])
 
 
 def test_events_cluster_and_a_similar_topic_stays_apart(day_one):
