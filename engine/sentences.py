@@ -79,6 +79,9 @@ _NUMBER_AFTER_ABBREV = re.compile(r"\b(?:No|Nos|Art|Fig|Vol|Ch|Sec|pp?)\.$", re.
 _TITLE_END = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Gen|Lt|Col|Maj|Capt|Cpl|Sgt|Spc|Pvt|Adm|Cmdr|Gov|Sen|Rep|Rev|"
                         r"Hon|Supt|Insp|Det|Amb|Atty)\.$")
 _INITIALS_END = re.compile(r"(?:^|[\s(\"'`])(?:[A-Z]\.){2,3}$")
+# A dateline Punkt cut after its state ("LARAMIE, Wyo." | "(AP) -- A prosecutor ...", "| _ In a case ...").
+_DATELINE_HEAD = re.compile(r"^[A-Z][A-Z.'\- ]{1,30},(?: [A-Z][a-z]{1,5}\.){1,2}$")
+_DATELINE_REST = re.compile(r"^(?:\([A-Za-z .\-]{1,30}\)\s{0,3})?(?:_|--?|—|–)\s")
 _NEXT_WORD = re.compile(r"[\"'`(]{0,2}([A-Z][a-z]*)\b")
 
 
@@ -111,10 +114,12 @@ def _bounded(block: str, start: int, end: int) -> list[tuple[int, int]]:
 def _continues(before: str, after: str) -> bool:
     """Whether Punkt's break between two pieces falls inside one sentence, after an abbreviation.
 
-    `before` is the end of the first piece (a few characters), `after` the start of the second.
+    `before` is the first piece (its last 50 characters), `after` the start of the second.
     """
     if _NUMBER_AFTER_ABBREV.search(before):
         return after[:1].isdigit()
+    if _DATELINE_HEAD.match(before):
+        return bool(_DATELINE_REST.match(after))
     word = _NEXT_WORD.match(after)
     if word is None:
         return False
@@ -134,7 +139,7 @@ def split_sentences(text: str) -> list[SentenceSpan]:
         spans = list(punkt.span_tokenize(block))
         merged: list[list[int]] = []
         for start, end in spans:
-            if merged and _continues(block[max(merged[-1][0], merged[-1][1] - 12):merged[-1][1]],
+            if merged and _continues(block[max(merged[-1][0], merged[-1][1] - 50):merged[-1][1]],
                                      block[start:min(end, start + 40)]):
                 merged[-1][1] = end
             else:
