@@ -125,6 +125,8 @@ _LEAD_TIME = re.compile(
 _QUOTED = re.compile(r"``.*?(?:''|$)|\"[^\"]*(?:\"|$)|“[^”]*(?:”|$)")
 # NYT wire markup ("&UR;", "&QL;", "&LR;") marks lines, never words of a sentence.
 _MARKUP = re.compile(r"&[A-Z]{2};")
+# where markup closed a name ("&UR; Oprah Winfrey &LR; 's"), its removal leaves the possessive apart
+_MARKUP_GAP = re.compile(r" 's\b")
 
 
 def _drop_day(match: re.Match) -> str:
@@ -143,7 +145,7 @@ def trim(text: str) -> str:
     Only adjuncts go: a weekday that is an argument ("until Sunday", "was on Saturday") stays, and so
     does a sentence with two weekdays (they contrast). Who said a claim, and quoted words, are never cut.
     """
-    out = " ".join(_MARKUP.sub(" ", text).split()) if "&" in text else text
+    out = _MARKUP_GAP.sub("'s", " ".join(_MARKUP.sub(" ", text).split())) if "&" in text else text
     lead = _LEAD_TIME.match(out)
     if lead:
         rest = out[lead.end():]

@@ -363,6 +363,8 @@ def test_a_concept_needs_a_third_of_the_reports() -> None:
     # NYT line markup is not part of the sentence
     ("&UR; Oprah Winfrey has played a big part in the emergence of our tell-all culture.",
      "Oprah Winfrey has played a big part in the emergence of our tell-all culture."),
+    ("&UR; Oprah Winfrey &LR; 's at the top of her form right now: Her movie, ``Beloved,'' is about to open.",
+     "Oprah Winfrey's at the top of her form right now: Her movie, ``Beloved,'' is about to open."),
 ])
 def test_trim_drops_weekday_adjuncts_only(sentence, trimmed):
     assert trim(sentence) == (trimmed or sentence)
