@@ -6,8 +6,8 @@ Lin & Bilmes (2010/2011). On top of the concept model it uses what a one-article
 sentences whose claim several outlets carry earn a support bonus, near-duplicates are rejected on
 the sentence embeddings, and one outlet may take only a share of the budget. Sentences that cannot
 stand alone (datelines are stripped; bylines, boilerplate, asides in parentheses, questions,
-fragments, dangling openers are dropped) never enter; weekday adjuncts ("on Tuesday") are trimmed, since they date a report and
-not the story; and the result reads in publication order.
+fragments, dangling openers are dropped) never enter; weekday adjuncts ("on Tuesday") are trimmed,
+since they date a report and not the story; and the result reads in publication order.
 """
 
 from __future__ import annotations
