@@ -51,6 +51,14 @@ def punkt_parameters() -> PunktParameters:
 
 
 @lru_cache(maxsize=1)
+def _sentence_starters() -> frozenset[str]:
+    """Words the English model saw open sentences ("the", "but", "however", ...)."""
+    from punkt.data import english
+
+    return frozenset(english.SENT_STARTERS)
+
+
+@lru_cache(maxsize=1)
 def tokenizer() -> PunktSentenceTokenizer:
     return PunktSentenceTokenizer(punkt_parameters())
 
@@ -126,8 +134,7 @@ def _continues(before: str, after: str) -> bool:
     if _TITLE_END.search(before):
         return True
     low = word.group(1).lower()
-    starters = tokenizer()._params.sent_starters
-    return bool(_INITIALS_END.search(before)) and low not in STOPWORDS and low not in starters
+    return bool(_INITIALS_END.search(before)) and low not in STOPWORDS and low not in _sentence_starters()
 
 
 def split_sentences(text: str) -> list[SentenceSpan]:
