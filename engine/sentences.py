@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from newsprism.engine.limits import MAX_SENTENCE_CHARS
+from newsprism.engine.summarize import STOPWORDS
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
 
 # Abbreviations common in news that the trained English model lacks or misses (lower-case, no dot).
@@ -50,6 +51,14 @@ def punkt_parameters() -> PunktParameters:
 
 
 @lru_cache(maxsize=1)
+def _sentence_starters() -> frozenset[str]:
+    """Words the English model saw open sentences ("the", "but", "however", ...)."""
+    from punkt.data import english
+
+    return frozenset(english.SENT_STARTERS)
+
+
+@lru_cache(maxsize=1)
 def tokenizer() -> PunktSentenceTokenizer:
     return PunktSentenceTokenizer(punkt_parameters())
 
@@ -72,6 +81,16 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 # Punkt keeps "No. 2" style numbering together only when the next token is not capitalised;
 # a number after these never starts a sentence.
 _NUMBER_AFTER_ABBREV = re.compile(r"\b(?:No|Nos|Art|Fig|Vol|Ch|Sec|pp?)\.$", re.IGNORECASE)
+# Punkt breaks after an abbreviation when the next word was seen lower-case in its training text
+# ("Ms. Maple", "Army Spc. Charles Graner", "the 11th U.S. Circuit Court"): a title never ends a
+# sentence, and initials ("U.S.", "O.J.") end one only before a word that can start it.
+_TITLE_END = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|Gen|Lt|Col|Maj|Capt|Cpl|Sgt|Spc|Pvt|Adm|Cmdr|Gov|Sen|Rep|Rev|"
+                        r"Hon|Supt|Insp|Det|Amb|Atty)\.$")
+_INITIALS_END = re.compile(r"(?:^|[\s(\"'`])(?:[A-Z]\.){2,3}$")
+# A dateline Punkt cut after its state ("LARAMIE, Wyo." | "(AP) -- A prosecutor ...", "| _ In a case ...").
+_DATELINE_HEAD = re.compile(r"^[A-Z][A-Z.'\- ]{1,30},(?: [A-Z][a-z]{1,5}\.){1,2}$")
+_DATELINE_REST = re.compile(r"^(?:\([A-Za-z .\-]{1,30}\)\s{0,3})?(?:_|--?|—|–)\s")
+_NEXT_WORD = re.compile(r"[\"'`(]{0,2}([A-Z][a-z]*)\b")
 
 
 def paragraphs(text: str) -> list[tuple[int, int]]:
@@ -100,6 +119,24 @@ def _bounded(block: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+def _continues(before: str, after: str) -> bool:
+    """Whether Punkt's break between two pieces falls inside one sentence, after an abbreviation.
+
+    `before` is the first piece (its last 50 characters), `after` the start of the second.
+    """
+    if _NUMBER_AFTER_ABBREV.search(before):
+        return after[:1].isdigit()
+    if _DATELINE_HEAD.match(before):
+        return bool(_DATELINE_REST.match(after))
+    word = _NEXT_WORD.match(after)
+    if word is None:
+        return False
+    if _TITLE_END.search(before):
+        return True
+    low = word.group(1).lower()
+    return bool(_INITIALS_END.search(before)) and low not in STOPWORDS and low not in _sentence_starters()
+
+
 def split_sentences(text: str) -> list[SentenceSpan]:
     """Sentences with paragraph index and character offsets into `text`."""
     punkt = tokenizer()
@@ -109,8 +146,8 @@ def split_sentences(text: str) -> list[SentenceSpan]:
         spans = list(punkt.span_tokenize(block))
         merged: list[list[int]] = []
         for start, end in spans:
-            if merged and _NUMBER_AFTER_ABBREV.search(block[merged[-1][0]:merged[-1][1]]) \
-                    and block[start:end][:1].isdigit():
+            if merged and _continues(block[max(merged[-1][0], merged[-1][1] - 50):merged[-1][1]],
+                                     block[start:min(end, start + 40)]):
                 merged[-1][1] = end
             else:
                 merged.append([start, end])

@@ -5,9 +5,9 @@ a bigram weighs as many independent reports as contain it), solved greedily with
 Lin & Bilmes (2010/2011). On top of the concept model it uses what a one-article summarizer cannot:
 sentences whose claim several outlets carry earn a support bonus, near-duplicates are rejected on
 the sentence embeddings, and one outlet may take only a share of the budget. Sentences that cannot
-stand alone (datelines are stripped; bylines, boilerplate, questions, fragments, dangling openers
-are dropped) never enter; weekday adjuncts ("on Tuesday") are trimmed, since they date a report and
-not the story; and the result reads in publication order.
+stand alone (datelines are stripped; bylines, boilerplate, asides in parentheses, questions,
+fragments, dangling openers are dropped) never enter; weekday adjuncts ("on Tuesday") are trimmed,
+since they date a report and not the story; and the result reads in publication order.
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ _DANGLING = re.compile(
     r"weekend|season|summer|winter|spring|autumn|fall|decade|century)\b)"
 )
 _TERMINAL = re.compile(r"[.!\"'”’)]$")
+# How to reach the writer or desk (NYT and Cox wire copy): "404-526-5429, pfoutch(at)coxnews.com".
+_CONTACT = re.compile(r"\(at\)|\b\d{3}-\d{3}-\d{4}\b|\bcan be reached at\b")
 
 
 @lru_cache(maxsize=200_000)
@@ -125,6 +127,8 @@ _LEAD_TIME = re.compile(
 _QUOTED = re.compile(r"``.*?(?:''|$)|\"[^\"]*(?:\"|$)|“[^”]*(?:”|$)")
 # NYT wire markup ("&UR;", "&QL;", "&LR;") marks lines, never words of a sentence.
 _MARKUP = re.compile(r"&[A-Z]{2};")
+# where markup closed a name ("&UR; Oprah Winfrey &LR; 's"), its removal leaves the possessive apart
+_MARKUP_GAP = re.compile(r" 's\b")
 
 
 def _drop_day(match: re.Match) -> str:
@@ -143,7 +147,7 @@ def trim(text: str) -> str:
     Only adjuncts go: a weekday that is an argument ("until Sunday", "was on Saturday") stays, and so
     does a sentence with two weekdays (they contrast). Who said a claim, and quoted words, are never cut.
     """
-    out = " ".join(_MARKUP.sub(" ", text).split()) if "&" in text else text
+    out = _MARKUP_GAP.sub("'s", " ".join(_MARKUP.sub(" ", text).split())) if "&" in text else text
     lead = _LEAD_TIME.match(out)
     if lead:
         rest = out[lead.end():]
@@ -165,6 +169,11 @@ def exclusion_reason(text: str, min_words: int = 8, max_words: int = 55) -> str 
     lower = text.lower()
     if _BYLINE.match(text) or any(h in lower for h in _BOILERPLATE_HINTS) and _BOILERPLATE.search(lower):
         return "boilerplate"
+    if _CONTACT.search(text):
+        return "boilerplate"
+    # a sentence in parentheses is an aside: the writer's note, an editor's note ("(EDITORS: ...")
+    if text.startswith("("):
+        return "aside"
     stripped = text.rstrip("\"'”’) ")
     if stripped.endswith("?"):
         return "question"

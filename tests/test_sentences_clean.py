@@ -28,6 +28,39 @@ def test_punkt_keeps_abbreviations_decimals_and_quotes_together():
     ]
 
 
+def test_titles_and_initials_before_a_name_never_end_a_sentence():
+    # Punkt broke each of these (real wire and Wikinews sentences) after the abbreviation, because the
+    # next word ("Charles", "Circuit", "Maple") also occurs lower-case; the halves were summary candidates.
+    text = ("A United States Army court martial found Army Spc. Charles Graner guilty of abusing prisoners "
+            "at Iraq's Abu Ghraib prison. A three-judge panel of the 11th U.S. Circuit Court of Appeals upheld "
+            "the denial. In setting Ms. Maple free, Judge Michael Kupersmith threw out the case. "
+            "The World Bank has granted Kenya 40 million U.S. dollars. He moved to the U.S. He was 12.")
+    assert [s.text for s in split_sentences(text)] == [
+        "A United States Army court martial found Army Spc. Charles Graner guilty of abusing prisoners at "
+        "Iraq's Abu Ghraib prison.",
+        "A three-judge panel of the 11th U.S. Circuit Court of Appeals upheld the denial.",
+        "In setting Ms. Maple free, Judge Michael Kupersmith threw out the case.",
+        "The World Bank has granted Kenya 40 million U.S. dollars.",
+        "He moved to the U.S.",
+        "He was 12.",
+    ]
+
+
+def test_a_dateline_cut_after_its_state_stays_with_its_sentence():
+    # AP and NYT datelines (DUC 2007 wire copy): Punkt cut after "Wyo." / "Mo.", so the lead sentence sat
+    # at position 1 behind a fragment, and the dateline stripper never saw "LARAMIE, Wyo. (AP) --".
+    text = ("LARAMIE, Wyo. (AP) -- A prosecutor asked 71 prospective jurors today to set aside the emotions "
+            "of pity and rage.\n\nKANSAS CITY, Mo. _ Think of it as an educational tug of war.\n\n"
+            "The ranch lies about 100 miles east of Jackson, Wyo. Police said it was empty.")
+    assert [s.text for s in split_sentences(text)] == [
+        "LARAMIE, Wyo. (AP) -- A prosecutor asked 71 prospective jurors today to set aside the emotions of pity "
+        "and rage.",
+        "KANSAS CITY, Mo. _ Think of it as an educational tug of war.",
+        "The ranch lies about 100 miles east of Jackson, Wyo.",
+        "Police said it was empty.",
+    ]
+
+
 def test_offsets_and_paragraphs_point_back_into_the_text():
     text = "First paragraph here. It has two sentences.\n\nSecond paragraph, one sentence."
     spans = split_sentences(text)

@@ -263,6 +263,12 @@ def test_strip_dateline(text, expected):
     ("However, the plan was rejected by a majority of the members of parliament.", "dangling"),
     ("What do you think about the new immigration policy announced by the minister?", "question"),
     ("Reporting by Sarah Jones; Editing by Mark Potter and Alex Richardson.", "boilerplate"),
+    # NYT and Cox wire copy (DUC 2006): desk contacts, service notes and writers' bios are no news
+    ("The night news editor is Todd C. Duncan, 404-582-7282, tduncan(at)coxnews.com.", "boilerplate"),
+    ("Chris Fiscus can be reached at the paper or at chris.fiscus via e-mail.", "boilerplate"),
+    ("(For use by New York Times News Service clients)", "aside"),
+    ("(Carolyn Poirot covers health issues for the Fort Worth Star-Telegram.)", "aside"),
+    ("Vegetables produced in suburban Beijing have higher hygienic standards than before (officials say).", None),
     ("The mayor said the town would rebuild.", "short"),
     ("and then the police arrived at the scene of the crash to investigate the cause.", "fragment"),
     ('"We will rebuild this town, whatever it takes and however long it takes.', "open quote"),
@@ -363,6 +369,8 @@ def test_a_concept_needs_a_third_of_the_reports() -> None:
     # NYT line markup is not part of the sentence
     ("&UR; Oprah Winfrey has played a big part in the emergence of our tell-all culture.",
      "Oprah Winfrey has played a big part in the emergence of our tell-all culture."),
+    ("&UR; Oprah Winfrey &LR; 's at the top of her form right now: Her movie, ``Beloved,'' is about to open.",
+     "Oprah Winfrey's at the top of her form right now: Her movie, ``Beloved,'' is about to open."),
 ])
 def test_trim_drops_weekday_adjuncts_only(sentence, trimmed):
     assert trim(sentence) == (trimmed or sentence)
