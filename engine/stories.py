@@ -629,11 +629,16 @@ def _cohesion(within: np.ndarray, size: np.ndarray, prior: float) -> np.ndarray:
     return np.maximum((within + prior) / (size * (size - 1) / 2 + 1), prior)
 
 
+def _needed(cohesion_a: np.ndarray, cohesion_b: np.ndarray | float, threshold: float) -> np.ndarray:
+    """The rule: the damped average similarity two groups need to merge, a share of their cohesions."""
+    return threshold * np.sqrt(cohesion_a * cohesion_b)
+
+
 def _bar(stories: list[Story], params: StoryParams) -> np.ndarray:
-    """The average similarity a single article needs to join each story."""
+    """The average similarity a single article (whose cohesion is the prior) needs to join each story."""
     size = np.array([s.count for s in stories], dtype=np.float64)
     within = np.array([s.within for s in stories], dtype=np.float64)
-    return params.threshold * np.sqrt(_cohesion(within, size, params.prior_cohesion) * params.prior_cohesion)
+    return _needed(_cohesion(within, size, params.prior_cohesion), params.prior_cohesion, params.threshold)
 
 
 def _averages(cross: np.ndarray, stories: list[Story], first: np.ndarray, last: np.ndarray,
@@ -733,10 +738,8 @@ class _Agglomerator:
         young = rows < self.new  # a new group's sums with the existing stories sit in its column
         cross[young, self.new:] = self.cross[self.new:, rows[young]].T
         average = cross / (size[rows, None] * size[None, :]) * damping(gap, params.resume_rise)
-        # cohesion: the mean similarity of a group's pairs, shrunk towards the prior by one imaginary
-        # pair and never below it, so a loose group cannot lower the bar for everything after it
         cohesion = _cohesion(self.within, size, params.prior_cohesion)
-        passes = average >= params.threshold * np.sqrt(cohesion[rows, None] * cohesion[None, :])
+        passes = average >= _needed(cohesion[rows, None], cohesion[None, :], params.threshold)
         passes &= self.alive[None, :] & ~(frozen[rows, None] & frozen[None, :])
         passes[np.arange(len(rows)), rows] = False
         if initial:  # each pair of new groups once

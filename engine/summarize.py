@@ -167,9 +167,8 @@ def exclusion_reason(text: str, min_words: int = 8, max_words: int = 55) -> str 
     if n > max_words:
         return "long"
     lower = text.lower()
-    if _BYLINE.match(text) or any(h in lower for h in _BOILERPLATE_HINTS) and _BOILERPLATE.search(lower):
-        return "boilerplate"
-    if _CONTACT.search(text):
+    if _BYLINE.match(text) or _CONTACT.search(text) or \
+            any(h in lower for h in _BOILERPLATE_HINTS) and _BOILERPLATE.search(lower):
         return "boilerplate"
     # a sentence in parentheses is an aside: the writer's note, an editor's note ("(EDITORS: ...")
     if text.startswith("("):
